@@ -1,0 +1,11 @@
+import { app } from '@azure/functions';
+import { httpFunctions } from './catalog';
+
+// The entry point the Functions host loads (package.json "main"): it only registers.
+app.setup({ enableHttpStream: false });
+
+for (const { name, ...options } of httpFunctions) {
+  app.http(name, { ...options, methods: [...options.methods] });
+}
+
+export { httpFunctions };

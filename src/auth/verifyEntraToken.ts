@@ -1,0 +1,136 @@
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { ServiceSettings } from '../config/settings';
+import { guidPattern } from '../config/settings';
+import { GraphError, graphErrors } from '../http/errors';
+import type { Caller } from './caller';
+import { TenantKeyResolver } from './tenantKeys';
+
+/** SPEC: exp and nbf are checked with five minutes of skew, as Entra's own libraries do. */
+export const clockSkewInSeconds = 300;
+/** Larger tokens are refused before any parsing; Entra's stay far below this. */
+const maxTokenLength = 16 * 1024;
+const maxCachedTokens = 10_000;
+
+interface CachedCaller {
+  readonly caller: Caller;
+  readonly validUntilMs: number;
+}
+
+function stringClaim(payload: JWTPayload, name: string): string | undefined {
+  const value = payload[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function toCaller(payload: JWTPayload, tenantId: string): Caller {
+  const appId = stringClaim(payload, 'azp') ?? stringClaim(payload, 'appid') ?? '';
+  const scp = stringClaim(payload, 'scp');
+  if (scp !== undefined) {
+    const userId = stringClaim(payload, 'oid')?.toLowerCase();
+    if (userId === undefined || !guidPattern.test(userId)) throw graphErrors.invalidToken('Access token has no valid oid claim.');
+    const wids = Array.isArray(payload.wids) ? payload.wids.filter((id): id is string => typeof id === 'string') : [];
+    return {
+      kind: 'user',
+      tenantId,
+      userId,
+      appId,
+      scopes: new Set(scp.split(' ').filter((scope) => scope.length > 0)),
+      roleIds: new Set(wids.map((id) => id.toLowerCase())),
+    };
+  }
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+  return { kind: 'app', tenantId, appId, roles: new Set(roles) };
+}
+
+function describeJoseFailure(error: unknown): GraphError | undefined {
+  if (error instanceof joseErrors.JWTExpired) return graphErrors.invalidToken('Lifetime validation failed, the token is expired.');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const claim = error.claim;
+    if (claim === 'nbf') return graphErrors.invalidToken('Lifetime validation failed, the token is not yet valid.');
+    if (claim === 'aud') return graphErrors.invalidToken('Invalid audience.');
+    if (claim === 'iss') return graphErrors.invalidToken('Invalid issuer.');
+    return graphErrors.invalidToken(`Access token has an invalid '${claim}' claim.`);
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return graphErrors.invalidToken('Access token is signed by an unknown key.');
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return graphErrors.invalidToken('Access token signature is invalid.');
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    return graphErrors.invalidToken('Access token is not signed with RS256.');
+  }
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return graphErrors.invalidToken('Access token is malformed.');
+  return undefined;
+}
+
+/**
+ * Verifies Entra ID access tokens for this API and turns them into a Caller. Everything that
+ * depends on a token's content answers 401; only a key endpoint that cannot be reached answers
+ * 503, since the token may well be good.
+ */
+export class EntraTokenVerifier {
+  private readonly keys: TenantKeyResolver;
+  private readonly verified = new Map<string, CachedCaller>();
+
+  constructor(private readonly settings: ServiceSettings) {
+    this.keys = new TenantKeyResolver(settings.entraAuthority);
+  }
+
+  async verifyAuthorizationHeader(header: string | null): Promise<Caller> {
+    if (header === null || header.trim() === '') throw graphErrors.emptyToken();
+    const match = /^Bearer +(\S+)\s*$/i.exec(header);
+    if (match?.[1] === undefined) throw graphErrors.invalidToken('Authorization header is not a bearer token.');
+    return this.verifyToken(match[1]);
+  }
+
+  async verifyToken(token: string): Promise<Caller> {
+    const cached = this.verified.get(token);
+    if (cached !== undefined) {
+      if (cached.validUntilMs > Date.now()) return cached.caller;
+      this.verified.delete(token);
+    }
+    if (token.length > maxTokenLength) throw graphErrors.invalidToken('Access token is too large.');
+
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw graphErrors.invalidToken('Access token is malformed.');
+    }
+    const tenantId = typeof unverified.tid === 'string' ? unverified.tid.toLowerCase() : undefined;
+    if (tenantId === undefined || !guidPattern.test(tenantId)) throw graphErrors.invalidToken('Access token has no valid tid claim.');
+    if (!this.settings.entraTenantIds.includes(tenantId)) throw graphErrors.invalidToken('Access token is from a tenant this API does not accept.');
+
+    let keySet;
+    try {
+      keySet = await this.keys.getKeySet(tenantId);
+    } catch {
+      throw graphErrors.storeUnavailable(5);
+    }
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keySet, {
+        algorithms: ['RS256'],
+        issuer: [`https://sts.windows.net/${tenantId}/`, `${this.settings.entraAuthority}/${tenantId}/v2.0`],
+        audience: [...this.settings.entraAudiences],
+        clockTolerance: clockSkewInSeconds,
+        requiredClaims: ['exp', 'iss', 'aud', 'tid'],
+      }));
+    } catch (error) {
+      const rejection = describeJoseFailure(error);
+      if (rejection !== undefined) throw rejection;
+      // Timeouts and unreachable key endpoints: the token may be fine, the keys are not at hand.
+      throw graphErrors.storeUnavailable(5);
+    }
+    if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenantId) throw graphErrors.invalidToken('Invalid issuer.');
+
+    const caller = toCaller(payload, tenantId);
+    this.remember(token, caller, (payload.exp ?? 0) + clockSkewInSeconds);
+    return caller;
+  }
+
+  private remember(token: string, caller: Caller, validUntilSeconds: number): void {
+    if (this.verified.size >= maxCachedTokens) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, { caller, validUntilMs: validUntilSeconds * 1000 });
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { Caller } from '../auth';
+import { guidPattern } from '../config/settings';
+import { parseODataId, type ObjectReference } from '../graph/odataReference';
+import { graphErrors } from '../http/errors';
+import type { MembershipRepository } from '../membership/membershipRepository';
+import { checkMembershipRules } from '../membership/membershipRules';
+import { objectPartitionKey, type DirectoryObjectDocument, type ObjectType } from './directoryObjects';
+import type { DirectoryRepository } from './directoryRepository';
+import { serverManagedGroupProperties, type CreateGroupInput, type CreateUserInput } from './schemas';
+
+/** Reads one object of the caller's tenant; another tenant's objects do not exist (404). */
+export async function getObjectOrNotFound(
+  directory: DirectoryRepository,
+  tenantId: string,
+  reference: ObjectReference,
+): Promise<DirectoryObjectDocument> {
+  const object = await directory.getObject(tenantId, reference.id);
+  if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) {
+    throw graphErrors.resourceNotFound(reference.id);
+  }
+  return object;
+}
+
+/** A `{id}` route segment: 400 unless it is a GUID. */
+export function parseObjectId(value: string): string {
+  if (!guidPattern.test(value)) throw graphErrors.invalidObjectId(value);
+  return value.toLowerCase();
+}
+
+/** A user segment: an object id or, as in Graph, a userPrincipalName. */
+export async function resolveUserId(directory: DirectoryRepository, tenantId: string, idOrPrincipalName: string): Promise<string> {
+  if (guidPattern.test(idOrPrincipalName)) return idOrPrincipalName.toLowerCase();
+  if (!idOrPrincipalName.includes('@')) throw graphErrors.invalidObjectId(idOrPrincipalName);
+  const id = await directory.getUserIdByPrincipalName(tenantId, idOrPrincipalName);
+  if (id === undefined) throw graphErrors.resourceNotFound(idOrPrincipalName);
+  return id;
+}
+
+export async function createUser(directory: DirectoryRepository, caller: Caller, input: CreateUserInput): Promise<DirectoryObjectDocument> {
+  const { id = randomUUID(), passwordProfile: _ignored, '@odata.type': _type, ...properties } = input;
+  void _ignored;
+  void _type;
+  const userId = id.toLowerCase();
+  const user: DirectoryObjectDocument = {
+    id: userId,
+    pk: objectPartitionKey(caller.tenantId, userId),
+    tenantId: caller.tenantId,
+    objectType: 'user',
+    entity: {
+      accountEnabled: true,
+      mail: null,
+      mailNickname: input.userPrincipalName.split('@')[0],
+      ...properties,
+      createdDateTime: new Date().toISOString(),
+    },
+  };
+  await directory.createUser(user, input.userPrincipalName);
+  return user;
+}
+
+interface ResolvedLinks {
+  readonly owners: DirectoryObjectDocument[];
+  readonly members: DirectoryObjectDocument[];
+}
+
+async function resolveLinks(directory: DirectoryRepository, tenantId: string, links: readonly string[], baseUrl: string): Promise<DirectoryObjectDocument[]> {
+  const references = links.map((link) => parseODataId(link, baseUrl));
+  return Promise.all(references.map((reference) => getObjectOrNotFound(directory, tenantId, reference)));
+}
+
+/**
+ * POST /groups: checks every bound owner and member (and the membership rules for members)
+ * before the group is written; a delegated creator becomes an owner, as in Entra.
+ */
+export async function createGroup(
+  directory: DirectoryRepository,
+  memberships: MembershipRepository,
+  caller: Caller,
+  input: CreateGroupInput,
+  baseUrl: string,
+): Promise<DirectoryObjectDocument> {
+  const groupId = (input.id ?? randomUUID()).toLowerCase();
+  const properties: Record<string, unknown> = { ...input };
+  for (const name of [...serverManagedGroupProperties, '@odata.type', 'owners@odata.bind', 'members@odata.bind']) delete properties[name];
+  const group: DirectoryObjectDocument = {
+    id: groupId,
+    pk: objectPartitionKey(caller.tenantId, groupId),
+    tenantId: caller.tenantId,
+    objectType: 'group',
+    entity: {
+      description: null,
+      groupTypes: [],
+      isAssignableToRole: input.isAssignableToRole ?? false,
+      mail: input.mailEnabled ? `${input.mailNickname}@${caller.tenantId}.local` : null,
+      membershipRule: null,
+      visibility: null,
+      ...properties,
+      createdDateTime: new Date().toISOString(),
+    },
+  };
+  const links: ResolvedLinks = {
+    owners: await resolveLinks(directory, caller.tenantId, input['owners@odata.bind'] ?? [], baseUrl),
+    members: await resolveLinks(directory, caller.tenantId, input['members@odata.bind'] ?? [], baseUrl),
+  };
+  for (const owner of links.owners) {
+    if (owner.objectType !== 'user') throw graphErrors.resourceNotFound(owner.id);
+  }
+  for (const member of links.members) checkMembershipRules(group, member);
+
+  await directory.createGroup(group);
+  const owners = new Map(links.owners.map((owner) => [owner.id, owner]));
+  if (caller.kind === 'user' && !owners.has(caller.userId)) {
+    const creator = await directory.getObject(caller.tenantId, caller.userId);
+    if (creator !== undefined) owners.set(creator.id, creator);
+  }
+  await Promise.all([
+    ...[...owners.values()].map((owner) => memberships.addOwner(group, owner)),
+    ...links.members.map((member) => memberships.createMembership(group, member)),
+  ]);
+  return group;
+}
+
+export function isObjectType(value: string): value is ObjectType {
+  return value === 'user' || value === 'group';
+}

@@ -1,0 +1,32 @@
+import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
+import type { AnonymousRequest, GraphRequest } from '../http/pipeline';
+import type { GraphResult } from '../http/responses';
+
+const collectionOf = (object: DirectoryObjectDocument) => (object.objectType === 'user' ? 'users' : 'groups');
+
+/** 200 with one object, as GET /users/{id} answers. */
+export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument): GraphResult {
+  const root = `${request.baseUrl}/${request.apiVersion}`;
+  return { status: 200, body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}/$entity`, ...toGraphEntity(object) } };
+}
+
+/** 201 with the object and a Location header pointing at it. */
+export function createdResult(request: AnonymousRequest, object: DirectoryObjectDocument): GraphResult {
+  const root = `${request.baseUrl}/${request.apiVersion}`;
+  return {
+    status: 201,
+    headers: { Location: `${root}/${collectionOf(object)}/${object.id}` },
+    body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}/$entity`, ...toGraphEntity(object) },
+  };
+}
+
+/**
+ * What identifies a retry of this request: the Idempotency-Key header, else a client-request-id
+ * the client chose (the Graph SDKs' retry handler resends it), and the request's own content.
+ */
+export function requestIdentityOf(request: GraphRequest): { key: string | undefined; fingerprint: string } {
+  const idempotencyKey = request.request.headers.get('idempotency-key') ?? undefined;
+  const key = idempotencyKey !== undefined && idempotencyKey !== '' ? `idempotency-key:${idempotencyKey}` : request.ids.clientChoseId ? `client-request-id:${request.ids.clientRequestId}` : undefined;
+  const path = new URL(request.request.url).pathname.toLowerCase();
+  return { key, fingerprint: `${request.request.method} ${path}\n${JSON.stringify(request.body ?? null)}` };
+}

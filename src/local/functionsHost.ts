@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type HttpResponseInit, type LogHandler } from '@azure/functions';
+import { compileRouteTemplate, decodePath } from '../http/routeTemplate';
+import type { HttpFunctionDefinition } from '../../functions/httpFunction';
+
+/** What the Functions host caps request bodies at (its maxRequestBodySize default). */
+const hostBodyLimitBytes = 100 * 1024 * 1024;
+
+export interface FunctionsHostOptions {
+  readonly functions: readonly HttpFunctionDefinition[];
+  readonly port: number;
+  readonly host?: string;
+  /** Serve HTTPS with this certificate instead of HTTP. */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  readonly logHandler?: LogHandler;
+}
+
+export interface RunningFunctionsHost {
+  readonly baseUrl: string;
+  readonly server: http.Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the registered HTTP functions as the Azure Functions host would: routes matched in
+ * registration order, real HttpRequest and InvocationContext objects, the handler's response
+ * written back. Nothing more: features the host lacks do not belong here.
+ */
+export async function startFunctionsHost(options: FunctionsHostOptions): Promise<RunningFunctionsHost> {
+  const routes = options.functions.map((definition) => ({ definition, template: compileRouteTemplate(definition.route) }));
+  const logHandler: LogHandler = options.logHandler ?? (() => undefined);
+
+  const listener: http.RequestListener = (incoming, outgoing) => {
+    void serve(incoming, outgoing).catch(() => {
+      if (!outgoing.headersSent) outgoing.writeHead(500);
+      outgoing.end();
+    });
+  };
+
+  async function serve(incoming: http.IncomingMessage, outgoing: http.ServerResponse): Promise<void> {
+    const protocol = options.tls === undefined ? 'http' : 'https';
+    const url = new URL(incoming.url ?? '/', `${protocol}://${incoming.headers.host ?? 'localhost'}`);
+    const method = (incoming.method ?? 'GET').toUpperCase();
+    const path = decodePath(url.pathname);
+    let params: Record<string, string> | undefined;
+    const route = routes.find(({ definition, template }) => definition.methods.includes(method as never) && (params = template.match(path)) !== undefined);
+
+    const body = await readBody(incoming);
+    if (body === undefined) {
+      outgoing.writeHead(413).end();
+      return;
+    }
+    if (route === undefined || params === undefined) {
+      outgoing.writeHead(404).end();
+      return;
+    }
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(incoming.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const request = new HttpRequest({
+      method,
+      url: url.toString(),
+      headers,
+      query: Object.fromEntries(url.searchParams),
+      params,
+      body: { bytes: body },
+    });
+    const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name, logHandler });
+    const response = (await route.definition.handler(request, context)) as HttpResponseInit;
+    writeResponse(outgoing, response);
+  }
+
+  const server = options.tls === undefined ? http.createServer(listener) : https.createServer(options.tls, listener);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  return {
+    baseUrl: `${scheme}://localhost:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function readBody(incoming: http.IncomingMessage): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > hostBodyLimitBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function writeResponse(outgoing: http.ServerResponse, response: HttpResponseInit): void {
+  const headers: Record<string, string> = {};
+  if (response.headers !== undefined) {
+    const entries = response.headers instanceof Headers ? [...response.headers.entries()] : Object.entries(response.headers as Record<string, string>);
+    for (const [name, value] of entries) headers[name] = value;
+  }
+  let payload: string | Uint8Array | undefined;
+  if (response.jsonBody !== undefined) {
+    payload = JSON.stringify(response.jsonBody);
+    headers['Content-Type'] ??= 'application/json';
+  } else if (typeof response.body === 'string' || response.body instanceof Uint8Array) {
+    payload = response.body;
+  }
+  outgoing.writeHead(response.status ?? 200, headers);
+  outgoing.end(payload);
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { httpFunctions } from '../../functions/catalog';
+import { readServiceSettings } from '../config/settings';
+import { createCosmosStore, ensureCosmosResources } from '../store/cosmosStore';
+import { getRepositories } from '../store/repositories';
+import { demoIds, seedDemoDirectory } from './demoData';
+import { DevIssuer } from './devIssuer';
+import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
+import { startFunctionsHost } from './functionsHost';
+import { devAudience, newDevTenantId, readDevIssuerState, writeDevIssuerState } from './localSettings';
+
+/** Values from local.settings.json (as `func start` reads them), under the real environment. */
+function loadLocalSettings(): void {
+  try {
+    const file = JSON.parse(readFileSync(path.resolve(__dirname, '../../../local.settings.json'), 'utf8')) as { Values?: Record<string, string> };
+    for (const [name, value] of Object.entries(file.Values ?? {})) if (process.env[name] === undefined && value !== '') process.env[name] = value;
+  } catch {
+    // No local.settings.json: defaults and the environment decide.
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  loadLocalSettings();
+  const stopping: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stopping.reverse()) await stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  const lines: string[] = [];
+  let devTenantId: string | undefined;
+  if (process.env.ENTRA_TENANT_ID === undefined || process.env.ENTRA_TENANT_ID === '') {
+    // Development issuer: only when no real tenant is configured, never beside one.
+    const issuer = new DevIssuer();
+    const previous = await readDevIssuerState();
+    const key = await issuer.addKey(previous?.key);
+    const issuerPort = Number(process.env.DEV_ISSUER_PORT ?? 7072);
+    const authority = await issuer.listen(issuerPort);
+    devTenantId = previous?.tenantId ?? newDevTenantId();
+    await writeDevIssuerState({ tenantId: devTenantId, audience: devAudience, authority, key });
+    stopping.push(() => issuer.close());
+    process.env.ENTRA_AUTHORITY = authority;
+    process.env.ENTRA_TENANT_ID = devTenantId;
+    process.env.ENTRA_AUDIENCE ||= devAudience;
+    lines.push(`Entra:    development issuer at ${authority} (tenant ${devTenantId}); tokens: npm run token`);
+  } else {
+    lines.push(`Entra:    ${process.env.ENTRA_AUTHORITY ?? 'https://login.microsoftonline.com'} (tenants ${process.env.ENTRA_TENANT_ID})`);
+  }
+
+  let cosmos: RunningStore | undefined;
+  if (process.env.COSMOS_ENDPOINT === undefined || process.env.COSMOS_ENDPOINT === '') {
+    cosmos = await startEmbeddedCosmos(Number(process.env.COSMOS_PORT ?? 0));
+    stopping.push(() => cosmos!.close());
+    process.env.COSMOS_ENDPOINT = cosmos.connection;
+    // The embedded endpoint accepts any key; a key keeps @azure/identity out of local runs.
+    process.env.COSMOS_KEY = 'embedded-cosmos-accepts-any-key';
+    lines.push(`Cosmos:   embedded @vercel/cosmosdb-server at ${cosmos.connection} (IN MEMORY: data is lost on exit)`);
+  } else {
+    lines.push(`Cosmos:   ${process.env.COSMOS_ENDPOINT}`);
+  }
+  if (process.env.AzureWebJobsStorage === undefined || process.env.AzureWebJobsStorage === '') {
+    const azurite = await startAzurite();
+    stopping.push(() => azurite.close());
+    process.env.AzureWebJobsStorage = azurite.connection;
+    lines.push(`Storage:  Azurite (in memory) ${/BlobEndpoint=([^;]+)/.exec(azurite.connection)?.[1] ?? ''}`);
+  } else {
+    lines.push('Storage:  AzureWebJobsStorage from the environment');
+  }
+
+  const settings = readServiceSettings();
+  await ensureCosmosResources(await createCosmosStore(settings));
+  if (devTenantId !== undefined) await seedDemoDirectory(await getRepositories(), devTenantId);
+
+  const host = await startFunctionsHost({
+    functions: httpFunctions,
+    port: Number(process.env.PORT ?? 7071),
+    host: process.env.HOST ?? '127.0.0.1',
+    logHandler: process.env.LOG_REQUESTS === '0' ? () => undefined : (level, ...args) => console.log(`[${level}]`, ...args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg)))),
+  });
+  stopping.push(() => host.close());
+
+  console.log(`Graph membership service listening on ${host.baseUrl} (${httpFunctions.length} functions, ready in ${Math.round(performance.now() - startedAt)} ms)`);
+  for (const line of lines) console.log(line);
+  console.log('Functions:');
+  for (const definition of httpFunctions) console.log(`  ${definition.methods.join(',').padEnd(34)} /${definition.route}  (${definition.name})`);
+  if (devTenantId !== undefined) {
+    console.log('\nTry it (Adele owns the Engineering group):');
+    console.log(`  TOKEN=$(npm run -s token)`);
+    console.log(`  curl -s -H "Authorization: Bearer $TOKEN" ${host.baseUrl}/v1.0/groups/${demoIds.engineering}`);
+  }
+  console.log('\nCtrl-C stops the host and every store it started.');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { callerKey, type Caller } from '../auth';
+import { directoryRoles, holdsAnyRole, hasPermission, permissions, requirePermission } from '../auth/permissions';
+import { groupTraits, type DirectoryObjectDocument } from '../directory/directoryObjects';
+import type { DirectoryRepository } from '../directory/directoryRepository';
+import { getObjectOrNotFound } from '../directory/directoryService';
+import type { ObjectReference } from '../graph/odataReference';
+import { GraphError, graphErrors } from '../http/errors';
+import type { AddOrigin } from './edges';
+import type { MembershipRepository } from './membershipRepository';
+import { assertNoCycle, checkMembershipRules } from './membershipRules';
+
+/** Roles that may change any (non role-assignable) group's members. */
+const groupManagerRoles = [
+  directoryRoles.globalAdministrator,
+  directoryRoles.groupsAdministrator,
+  directoryRoles.userAdministrator,
+  directoryRoles.directoryWriters,
+];
+const privilegedRoles = [directoryRoles.globalAdministrator, directoryRoles.privilegedRoleAdministrator];
+
+/** SPEC section 4: a retry within this window gets the original answer. */
+export const replayWindowInMs = 24 * 60 * 60 * 1000;
+
+/** Identifies a request so that its retry can be recognized, never to authorize it. */
+export interface RequestIdentity {
+  /** Idempotency-Key, else a client-chosen client-request-id; undefined when neither was sent. */
+  readonly key: string | undefined;
+  /** Method, path and body: a different body under the same key is a different request. */
+  readonly fingerprint: string;
+}
+
+export interface AddMembershipCommand {
+  readonly caller: Caller;
+  readonly group: ObjectReference;
+  readonly member: ObjectReference;
+  /** S3: the caller must be a direct member of this group (the member being nested). */
+  readonly callerMustBeMemberOf?: string;
+  readonly request: RequestIdentity;
+}
+
+export interface AddMembershipResult {
+  readonly group: DirectoryObjectDocument;
+  readonly member: DirectoryObjectDocument;
+  /** True when this answers a retry of an earlier successful add. */
+  readonly replayed: boolean;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+function originOf(caller: Caller, request: RequestIdentity): AddOrigin | undefined {
+  if (request.key === undefined) return undefined;
+  return { keyHash: sha256(`${callerKey(caller)}\n${request.key}`), requestHash: sha256(request.fingerprint), atMs: Date.now() };
+}
+
+function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefined): boolean {
+  return (
+    existing !== undefined &&
+    attempt !== undefined &&
+    existing.keyHash === attempt.keyHash &&
+    existing.requestHash === attempt.requestHash &&
+    attempt.atMs - existing.atMs <= replayWindowInMs
+  );
+}
+
+/** SPEC section 2: who may change this group's members. Throws 403 otherwise. */
+function authorizeChange(caller: Caller, group: DirectoryObjectDocument, member: DirectoryObjectDocument, callerOwnsGroup: boolean): void {
+  const traits = groupTraits(group);
+  if (traits.isRoleAssignable) {
+    const allowed = caller.kind === 'user' ? holdsAnyRole(caller, privilegedRoles) : hasPermission(caller, permissions.manageRoleAssignableGroups);
+    if (!allowed) throw graphErrors.insufficientPrivileges();
+    return;
+  }
+  if (caller.kind === 'app') return;
+  if (callerOwnsGroup || holdsAnyRole(caller, groupManagerRoles)) return;
+  if (member.id === caller.userId && traits.isUnified && traits.isPublic) return;
+  throw graphErrors.insufficientPrivileges();
+}
+
+/**
+ * Adds a direct member to a group. Every check happens before the one write round: permission,
+ * existence in the caller's tenant, the caller's right on the group, the membership rules, and
+ * (for a group member) the cycle walk. A duplicate is a 400 unless it is a retry of the add
+ * that created the edge.
+ */
+export async function addMembership(
+  directory: DirectoryRepository,
+  memberships: MembershipRepository,
+  command: AddMembershipCommand,
+): Promise<AddMembershipResult> {
+  const { caller } = command;
+  requirePermission(caller, permissions.writeMembership);
+  const tenantId = caller.tenantId;
+  const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
+
+  const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
+    getObjectOrNotFound(directory, tenantId, { ...command.group, expectedType: 'group' }),
+    getObjectOrNotFound(directory, tenantId, command.member),
+    delegatedUserId === undefined ? false : memberships.isOwner(tenantId, command.group.id, delegatedUserId),
+    command.callerMustBeMemberOf === undefined || caller.kind !== 'user'
+      ? true
+      : memberships.getMembership(tenantId, command.callerMustBeMemberOf, caller.userId).then((edge) => edge !== undefined),
+  ]);
+  if (!callerIsMember) throw graphErrors.resourceNotFound(command.callerMustBeMemberOf ?? member.id);
+
+  authorizeChange(caller, group, member, callerOwnsGroup);
+  checkMembershipRules(group, member);
+  if (member.objectType === 'group') {
+    await assertNoCycle((groupId) => memberships.listParentGroupIds(tenantId, groupId), group.id, member.id);
+  }
+
+  const origin = originOf(caller, command.request);
+  const outcome = await memberships.createMembership(group, member, origin);
+  if (outcome.created) return { group, member, replayed: false };
+  if (isReplay(outcome.existing.origin, origin)) return { group, member, replayed: true };
+  throw graphErrors.referenceAlreadyExists('members');
+}
+
+/** DELETE /groups/{id}/members/{memberId}/$ref: 404 unless it is a direct member. */
+export async function removeMembership(
+  directory: DirectoryRepository,
+  memberships: MembershipRepository,
+  caller: Caller,
+  groupId: string,
+  memberId: string,
+): Promise<void> {
+  requirePermission(caller, permissions.writeMembership);
+  const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
+  const [group, member, callerOwnsGroup] = await Promise.all([
+    getObjectOrNotFound(directory, caller.tenantId, { id: groupId, expectedType: 'group' }),
+    getObjectOrNotFound(directory, caller.tenantId, { id: memberId }),
+    delegatedUserId === undefined ? false : memberships.isOwner(caller.tenantId, groupId, delegatedUserId),
+  ]);
+  authorizeChange(caller, group, member, callerOwnsGroup);
+  if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
+  if (!(await memberships.deleteMembership(caller.tenantId, groupId, memberId))) throw graphErrors.resourceNotFound(memberId);
+}

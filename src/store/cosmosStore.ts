@@ -1,0 +1,88 @@
+import { CosmosClient, type Container, type CosmosClientOptions, type Database } from '@azure/cosmos';
+import { getServiceSettings, type ServiceSettings } from '../config/settings';
+import { recordStoreRequest } from './storeMeter';
+
+/** Containers the service uses; each is partitioned on the synthetic key `/pk`. */
+export const containerNames = { directory: 'directory', memberships: 'memberships' } as const;
+export const partitionKeyPath = '/pk';
+
+export interface CosmosStore {
+  readonly client: CosmosClient;
+  readonly database: Database;
+  readonly directory: Container;
+  readonly memberships: Container;
+}
+
+// The SDK's `plugins` option is marked @hidden but is the only per-request hook it has; it lets
+// telemetry and the benchmark count real round trips, retries included.
+const meteringPlugin = {
+  on: 'request' as const,
+  plugin: async (context: unknown, diagnosticNode: unknown, next: (context: unknown) => Promise<{ headers?: Record<string, unknown> }>) => {
+    void diagnosticNode;
+    try {
+      const response = await next(context);
+      recordStoreRequest(Number(response.headers?.['x-ms-request-charge'] ?? 0));
+      return response;
+    } catch (error) {
+      const headers = (error as { headers?: Record<string, unknown> }).headers;
+      recordStoreRequest(Number(headers?.['x-ms-request-charge'] ?? 0));
+      throw error;
+    }
+  },
+};
+
+async function createCredential(): Promise<CosmosClientOptions['aadCredentials']> {
+  // Loaded only when no key is configured: @azure/identity is heavy and local runs never need it.
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential();
+}
+
+export async function createCosmosStore(settings: ServiceSettings): Promise<CosmosStore> {
+  const options: CosmosClientOptions & { plugins: unknown[] } = {
+    endpoint: settings.cosmosEndpoint,
+    connectionPolicy: {
+      // A request that outlives the function's budget is worse than a quick 503 with Retry-After.
+      requestTimeout: 5_000,
+      retryOptions: { maxRetryAttemptCount: 3, maxWaitTimeInSeconds: 3 },
+      enableEndpointDiscovery: !isLoopbackEndpoint(settings.cosmosEndpoint),
+    },
+    plugins: [meteringPlugin],
+  };
+  if (settings.cosmosKey !== undefined) options.key = settings.cosmosKey;
+  else options.aadCredentials = await createCredential();
+  const client = new CosmosClient(options as CosmosClientOptions);
+  const database = client.database(settings.cosmosDatabase);
+  return {
+    client,
+    database,
+    directory: database.container(containerNames.directory),
+    memberships: database.container(containerNames.memberships),
+  };
+}
+
+function isLoopbackEndpoint(endpoint: string): boolean {
+  const { hostname } = new URL(endpoint);
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+let storePromise: Promise<CosmosStore> | undefined;
+
+/** The process's one Cosmos client and its containers, created on first use. */
+export function getCosmosStore(): Promise<CosmosStore> {
+  storePromise ??= createCosmosStore(getServiceSettings()).catch((error: unknown) => {
+    storePromise = undefined;
+    throw error;
+  });
+  return storePromise;
+}
+
+/**
+ * Creates the database and containers when missing. In Azure the Bicep template owns them (and
+ * the app's identity has data-plane rights only); the local host and tests call this.
+ */
+export async function ensureCosmosResources(store: CosmosStore): Promise<void> {
+  await store.client.databases.createIfNotExists({ id: store.database.id });
+  for (const id of Object.values(containerNames)) {
+    await store.database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKeyPath] } });
+  }
+}
