@@ -15,7 +15,7 @@ export interface RunningStore {
  */
 export async function startEmbeddedCosmos(port = 0): Promise<RunningStore> {
   // Loaded here, not at module scope: it is a dev dependency the deployed app never needs.
-  const { createHttpServer } = (await import('@vercel/cosmosdb-server')) as { createHttpServer: () => Server };
+  const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => Server };
   const server = createHttpServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -31,9 +31,9 @@ const meteringPlugin = {
   },
 };
 
-async function createCredential(): Promise<CosmosClientOptions['aadCredentials']> {
+function createCredential(): CosmosClientOptions['aadCredentials'] {
   // Loaded only when no key is configured: @azure/identity is heavy and local runs never need it.
-  const { DefaultAzureCredential } = await import('@azure/identity');
+  const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
   return new DefaultAzureCredential();
 }
 
@@ -49,7 +49,7 @@ export async function createCosmosStore(settings: ServiceSettings): Promise<Cosm
     plugins: [meteringPlugin],
   };
   if (settings.cosmosKey !== undefined) options.key = settings.cosmosKey;
-  else options.aadCredentials = await createCredential();
+  else options.aadCredentials = createCredential();
   const client = new CosmosClient(options as CosmosClientOptions);
   const database = client.database(settings.cosmosDatabase);
   return {

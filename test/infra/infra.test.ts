@@ -252,7 +252,6 @@ interface ParamDecl {
 interface VarDecl {
   name: string;
   value: string;
-  offset: number;
 }
 interface ResourceDecl {
   symbol: string;
@@ -267,8 +266,8 @@ interface ResourceDecl {
 interface ModuleDecl {
   symbol: string;
   source: string;
+  /** Offset of the body's `{`. */
   body: number;
-  end: number;
 }
 interface OutputDecl {
   name: string;
@@ -286,18 +285,13 @@ interface BicepFile {
   targetScope?: string;
 }
 
-/** The expression starting at `from`: to end of line, or through a bracketed value. */
-function expressionAt(lx: Lexed, from: number): { value: string; end: number } {
+/** The expression starting at `from`: to the end of its line, following brackets across lines. */
+function expressionAt(lx: Lexed, from: number): string {
   let i = from;
-  while (lx.code.charAt(i) === ' ' || lx.code.charAt(i) === '\t') i += 1;
-  const first = lx.code.charAt(i);
-  if (OPEN.includes(first)) {
-    const end = matchBracket(lx.code, i);
-    return { value: lx.text.slice(i, end).trim(), end };
+  while (i < lx.code.length && lx.code.charAt(i) !== '\n') {
+    i = OPEN.includes(lx.code.charAt(i)) ? matchBracket(lx.code, i) : i + 1;
   }
-  const nl = lx.code.indexOf('\n', i);
-  const end = nl === -1 ? lx.code.length : nl;
-  return { value: lx.text.slice(i, end).trim(), end };
+  return lx.text.slice(from, i).trim();
 }
 
 function parseBicep(file: string): BicepFile {
@@ -317,12 +311,11 @@ function parseBicep(file: string): BicepFile {
       hasDefault: hasAssign || type.endsWith('?'),
       nameOffset: m.index + (keyword?.index ?? 0) + (keyword?.[0].length ?? 0),
     };
-    if (hasAssign) decl.defaultValue = expressionAt(lx, m.index + m[0].indexOf('=') + 1).value;
+    if (hasAssign) decl.defaultValue = expressionAt(lx, m.index + m[0].indexOf('=') + 1);
     parsed.params.push(decl);
   }
   for (const m of code.matchAll(/^[ \t]*var[ \t]+([A-Za-z_]\w*)[ \t]*=/gm)) {
-    const { value } = expressionAt(lx, m.index + m[0].length);
-    parsed.vars.push({ name: m[1] ?? '', value, offset: m.index });
+    parsed.vars.push({ name: m[1] ?? '', value: expressionAt(lx, m.index + m[0].length) });
   }
   for (const m of code.matchAll(/^[ \t]*resource[ \t]+([A-Za-z_]\w*)[ \t]+'[^'\n]*'([ \t]+existing)?[ \t]*=/gm)) {
     const typeStart = m.index + m[0].indexOf("'") + 1;
@@ -340,16 +333,14 @@ function parseBicep(file: string): BicepFile {
   }
   for (const m of code.matchAll(/^[ \t]*module[ \t]+([A-Za-z_]\w*)[ \t]+'[^'\n]*'[ \t]*=/gm)) {
     const srcStart = m.index + m[0].indexOf("'") + 1;
-    const body = code.indexOf('{', m.index + m[0].length);
     parsed.modules.push({
       symbol: m[1] ?? '',
       source: text.slice(srcStart, text.indexOf("'", srcStart)),
-      body,
-      end: matchBracket(code, body),
+      body: code.indexOf('{', m.index + m[0].length),
     });
   }
   for (const m of code.matchAll(/^[ \t]*output[ \t]+([A-Za-z_]\w*)[ \t]+[^\n=]+=/gm)) {
-    parsed.outputs.push({ name: m[1] ?? '', value: expressionAt(lx, m.index + m[0].length).value });
+    parsed.outputs.push({ name: m[1] ?? '', value: expressionAt(lx, m.index + m[0].length) });
   }
   const scope = /^[ \t]*targetScope[ \t]*=[ \t]*'([^']*)'/m.exec(text);
   if (scope?.[1] !== undefined) parsed.targetScope = scope[1];
@@ -359,7 +350,13 @@ function parseBicep(file: string): BicepFile {
 // ---------------------------------------------------------------------------------------------
 // The deployment as a whole: files, the module graph, and tracing values through it.
 
-const bicepFiles = listBicepFiles(infraDir).map(parseBicep);
+const bicepFiles = listBicepFiles(infraDir).map((file) => {
+  try {
+    return parseBicep(file);
+  } catch (error) {
+    throw new Error(`${rel(file)}: cannot be read structurally: ${(error as Error).message}`);
+  }
+});
 const byFile = new Map(bicepFiles.map((f) => [f.file, f]));
 
 function getFile(file: string): BicepFile {
@@ -581,6 +578,29 @@ describe('infra: structural checks (no Bicep compiler or Azure here: not a compi
     const bicepConfig = path.join(infraDir, 'bicepconfig.json');
     if (fs.existsSync(bicepConfig) && /moduleAliases/.test(fs.readFileSync(bicepConfig, 'utf8'))) {
       problems.push('infra/bicepconfig.json declares module aliases');
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every file is balanced: brackets pair up and strings close (comments and string contents aside)', () => {
+    const problems: string[] = [];
+    for (const f of bicepFiles) {
+      const { code } = f.lx;
+      const line = (offset: number): number => code.slice(0, offset).split('\n').length;
+      const open: Array<{ ch: string; at: number }> = [];
+      for (let i = 0; i < code.length; i += 1) {
+        const ch = code.charAt(i);
+        if (OPEN.includes(ch)) open.push({ ch, at: i });
+        else if (CLOSE.includes(ch)) {
+          const top = open.pop();
+          if (top === undefined || OPEN.indexOf(top.ch) !== CLOSE.indexOf(ch)) {
+            problems.push(`${rel(f.file)}:${line(i)}: '${ch}' closes ${top === undefined ? 'nothing' : `'${top.ch}' of line ${line(top.at)}`}`);
+            break;
+          }
+        }
+      }
+      for (const o of open) problems.push(`${rel(f.file)}:${line(o.at)}: '${o.ch}' is never closed`);
+      if ((code.match(/'/g)?.length ?? 0) % 2 !== 0) problems.push(`${rel(f.file)}: a string is never closed`);
     }
     expect(problems).toEqual([]);
   });

@@ -1,0 +1,9 @@
+/** Tests run as compiled JavaScript (npm test builds first), against real local endpoints. */
+module.exports = {
+  testMatch: ['<rootDir>/dist/test/**/*.test.js'],
+  globalSetup: '<rootDir>/dist/test/support/globalSetup.js',
+  globalTeardown: '<rootDir>/dist/test/support/globalTeardown.js',
+  testTimeout: 60000,
+  maxWorkers: 2,
+  injectGlobals: true,
+};

@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What to do with one request on its way to Cosmos DB. */
+export type Fault =
+  | { kind: 'status'; status: number; retryAfterMs?: number }
+  | { kind: 'reset' }
+  | { kind: 'stall' }
+  | { kind: 'delay'; ms: number };
+
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * An HTTP proxy on loopback between the service and the embedded Cosmos endpoint, which injects
+ * faults on the requests a rule picks: Cosmos-shaped error statuses, connection resets, stalls
+ * and latency. No rule: a plain pass-through.
+ */
+export class FaultProxy {
+  private server: http.Server | undefined;
+  rule: (request: ProxiedRequest) => Fault | undefined = () => undefined;
+  readonly seen: ProxiedRequest[] = [];
+  record = false;
+
+  constructor(private readonly target: string) {}
+
+  async listen(): Promise<string> {
+    const target = new URL(this.target);
+    this.server = http.createServer((incoming, outgoing) => {
+      const request: ProxiedRequest = { method: incoming.method ?? 'GET', path: incoming.url ?? '/', headers: incoming.headers };
+      if (this.record) this.seen.push(request);
+      const fault = this.rule(request);
+      if (fault?.kind === 'reset') {
+        incoming.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'stall') return;
+      if (fault?.kind === 'status') {
+        incoming.resume();
+        const headers: Record<string, string> = { 'Content-Type': 'application/json', 'x-ms-request-charge': '0' };
+        if (fault.retryAfterMs !== undefined) headers['x-ms-retry-after-ms'] = String(fault.retryAfterMs);
+        outgoing.writeHead(fault.status, headers).end(JSON.stringify({ code: String(fault.status), message: 'injected by the test proxy' }));
+        return;
+      }
+      const forward = () => {
+        const upstream = http.request(
+          { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+          (response) => {
+            outgoing.writeHead(response.statusCode ?? 502, response.headers);
+            response.pipe(outgoing);
+          },
+        );
+        upstream.on('error', () => outgoing.destroy());
+        incoming.pipe(upstream);
+      };
+      if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
+      else forward();
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+/** Whether a proxied request is the member-side upsert of an add. */
+export function isMemberSideUpsert(request: ProxiedRequest): boolean {
+  return request.method === 'POST' && request.headers['x-ms-documentdb-is-upsert'] === 'True' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|member|');
+}
