@@ -75,7 +75,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     writeResponse(outgoing, response);
   }
 
-  const server = options.tls === undefined ? http.createServer(listener) : https.createServer(options.tls, listener);
+  // Kestrel, under the Functions host, allows 32 KiB of request headers; Node's default is 16.
+  const serverOptions = { maxHeaderSize: 32 * 1024 };
+  const server = options.tls === undefined ? http.createServer(serverOptions, listener) : https.createServer({ ...serverOptions, ...options.tls }, listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
