@@ -73,7 +73,20 @@ export class FaultProxy {
   }
 }
 
+function isUpsert(request: ProxiedRequest): boolean {
+  return String(request.headers['x-ms-documentdb-is-upsert']).toLowerCase() === 'true';
+}
+
+function partitionOf(request: ProxiedRequest): string {
+  return String(request.headers['x-ms-documentdb-partitionkey']);
+}
+
 /** Whether a proxied request is the member-side upsert of an add. */
 export function isMemberSideUpsert(request: ProxiedRequest): boolean {
-  return request.method === 'POST' && request.headers['x-ms-documentdb-is-upsert'] === 'True' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|member|');
+  return request.method === 'POST' && isUpsert(request) && partitionOf(request).includes('|member|');
+}
+
+/** Whether a proxied request is the group-side create of an add (the duplicate check). */
+export function isGroupSideCreate(request: ProxiedRequest): boolean {
+  return request.method === 'POST' && !isUpsert(request) && partitionOf(request).includes('|group|');
 }
