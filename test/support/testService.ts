@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent } from 'undici';
 import { httpFunctions } from '../../functions/catalog';
 import type { Caller } from '../../src/auth';
 import { ensureCosmosResources, getCosmosStore } from '../../src/store/cosmosStore';
@@ -46,6 +47,8 @@ export class TestService {
   proxy!: FaultProxy;
   host!: RunningFunctionsHost;
   private adminTokenValue: string | undefined;
+  /** Trusts the host's own certificate when it serves HTTPS. */
+  private dispatcher: Agent | undefined;
 
   get baseUrl(): string {
     return this.host.baseUrl;
@@ -70,11 +73,13 @@ export class TestService {
     // The service's modules read these settings on first use, which is after this point.
     await ensureCosmosResources(await getCosmosStore());
     service.host = await startFunctionsHost({ functions: httpFunctions, port: 0, ...(options.tls === undefined ? {} : { tls: options.tls }) });
+    if (options.tls !== undefined) service.dispatcher = new Agent({ connect: { ca: options.tls.cert } });
     return service;
   }
 
   async stop(): Promise<void> {
     await this.host.close();
+    await this.dispatcher?.close();
     await this.proxy.close();
     await this.issuer.close();
   }
@@ -107,7 +112,8 @@ export class TestService {
       body = JSON.stringify(options.body);
       headers['Content-Type'] ??= 'application/json';
     }
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const init = { method, headers, ...(body === undefined ? {} : { body }), ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }) };
+    const response = await fetch(`${this.baseUrl}${path}`, init as RequestInit);
     const text = await response.text();
     let json: unknown;
     try {

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { Client, PageIterator, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import { Agent } from 'undici';
+import { createLocalCertificate } from '../../src/local/localCertificate';
+import { TestService } from '../support/testService';
+
+/**
+ * The Microsoft Graph JavaScript client, unmodified, pointed at the local host. It sends the
+ * bearer token only over https, so the host serves TLS with a generated certificate that this
+ * test trusts by pinning it, not by turning checks off.
+ */
+let service: TestService;
+let dispatcher: Agent;
+beforeAll(async () => {
+  const certificate = await createLocalCertificate();
+  service = await TestService.start({ tls: certificate });
+  dispatcher = new Agent({ connect: { ca: certificate.cert } });
+});
+afterAll(async () => {
+  await dispatcher.close();
+  await service.stop();
+});
+
+function graphClient(token: string): Client {
+  const authProvider: AuthenticationProvider = { getAccessToken: async () => token };
+  return Client.initWithMiddleware({
+    authProvider,
+    baseUrl: service.baseUrl,
+    defaultVersion: 'v1.0',
+    // The SDK sends the token only to Graph hosts and the custom hosts named here, over https.
+    customHosts: new Set([new URL(service.baseUrl).hostname]),
+    fetchOptions: { dispatcher },
+  });
+}
+
+describe('Microsoft Graph JavaScript client', () => {
+  it('S1: adds a member with the documented call, then reads it back', async () => {
+    const client = graphClient(await service.adminToken());
+    const [group, user] = [await service.createGroup(), await service.createUser()];
+    await client.api(`/groups/${group.id}/members/$ref`).post({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` });
+    const members = await client.api(`/groups/${group.id}/members`).get();
+    expect(members.value.map((member: { id: string }) => member.id)).toEqual([user.id]);
+  });
+
+  it('S1: a duplicate surfaces as a GraphError with Graph\'s code and message', async () => {
+    const client = graphClient(await service.adminToken());
+    const [group, user] = [await service.createGroup(), await service.createUser()];
+    const body = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` };
+    await client.api(`/groups/${group.id}/members/$ref`).post(body);
+    await expect(client.api(`/groups/${group.id}/members/$ref`).post(body)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'Request_BadRequest',
+      message: "One or more added object references already exist for the following modified properties: 'members'.",
+    });
+  });
+
+  it('S4: the signed-in user joins a group on the beta endpoint', async () => {
+    const user = await service.createUser();
+    const group = await service.createGroup({ groupTypes: ['Unified'], mailEnabled: true, securityEnabled: false, visibility: 'Public' });
+    const client = graphClient(await service.userToken(user.id, ['GroupMember.ReadWrite.All', 'User.Read.All']));
+    const joined = await client.api('/me/joinedGroups/$ref').version('beta').post({ '@odata.id': `https://graph.microsoft.com/beta/groups/${group.id}` });
+    expect(joined.id).toBe(group.id);
+    const memberOf = await client.api('/me/memberOf').get();
+    expect(memberOf.value.map((entry: { id: string }) => entry.id)).toEqual([group.id]);
+  });
+
+  it('reads: follows @odata.nextLink pages with the SDK\'s PageIterator', async () => {
+    const client = graphClient(await service.adminToken());
+    const group = await service.createGroup();
+    const users = [];
+    for (let index = 0; index < 5; index += 1) users.push(await service.createUser());
+    for (const user of users) await service.addMember(group.id, user.id);
+    const seen: string[] = [];
+    const firstPage = await client.api(`/groups/${group.id}/members`).top(2).get();
+    const iterator = new PageIterator(client, firstPage, (member: { id: string }) => {
+      seen.push(member.id);
+      return true;
+    });
+    await iterator.iterate();
+    expect(seen.sort()).toEqual(users.map((user) => user.id).sort());
+  });
+
+  it('reads: a user by id and by userPrincipalName', async () => {
+    const client = graphClient(await service.adminToken());
+    const user = await service.createUser();
+    expect((await client.api(`/users/${user.id}`).get()).userPrincipalName).toBe(user.userPrincipalName);
+    expect((await client.api(`/users/${user.userPrincipalName}`).get()).id).toBe(user.id);
+    await expect(client.api(`/users/${randomUUID()}`).get()).rejects.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
+  });
+});
