@@ -8,6 +8,7 @@ export const demoIds = {
   engineering: 'a1f4c0de-0000-4000-8000-0000000000e1',
   allCompany: 'a1f4c0de-0000-4000-8000-0000000000a1',
   platform: 'a1f4c0de-0000-4000-8000-0000000000b1',
+  staff: 'a1f4c0de-0000-4000-8000-0000000000c1',
 } as const;
 
 function user(tenantId: string, id: string, displayName: string, userPrincipalName: string): DirectoryObjectDocument {
@@ -39,14 +40,15 @@ async function ignoreDuplicate(write: Promise<unknown>): Promise<void> {
 }
 
 /**
- * Two users and three groups in the development tenant: Adele owns Engineering (a security
- * group) and Platform; All Company is a public Microsoft 365 group anyone may join.
+ * Two users and four groups in the development tenant: Adele owns the security groups
+ * Engineering, Platform and Staff; All Company is a public Microsoft 365 group anyone may join.
  */
 export async function seedDemoDirectory({ directory, memberships }: Repositories, tenantId: string): Promise<void> {
   const adele = user(tenantId, demoIds.adele, 'Adele Vance', 'adele@contoso.example');
   const megan = user(tenantId, demoIds.megan, 'Megan Bowen', 'megan@contoso.example');
   const engineering = group(tenantId, demoIds.engineering, { displayName: 'Engineering', mailNickname: 'engineering', mailEnabled: false, securityEnabled: true });
   const platform = group(tenantId, demoIds.platform, { displayName: 'Platform', mailNickname: 'platform', mailEnabled: false, securityEnabled: true });
+  const staff = group(tenantId, demoIds.staff, { displayName: 'Staff', mailNickname: 'staff', mailEnabled: false, securityEnabled: true });
   const allCompany = group(tenantId, demoIds.allCompany, {
     displayName: 'All Company',
     mailNickname: 'allcompany',
@@ -58,8 +60,9 @@ export async function seedDemoDirectory({ directory, memberships }: Repositories
   });
   await ignoreDuplicate(directory.createUser(adele, 'adele@contoso.example'));
   await ignoreDuplicate(directory.createUser(megan, 'megan@contoso.example'));
-  for (const demoGroup of [engineering, platform, allCompany]) await ignoreDuplicate(directory.createGroup(demoGroup));
+  for (const demoGroup of [engineering, platform, staff, allCompany]) await ignoreDuplicate(directory.createGroup(demoGroup));
   await memberships.addOwner(engineering, adele);
   await memberships.addOwner(platform, adele);
+  await memberships.addOwner(staff, adele);
   await memberships.addOwner(allCompany, adele);
 }

@@ -20,6 +20,16 @@ function loadLocalSettings(): void {
   }
 }
 
+/** Route templates as a person reads them: the constraint syntax folded into alternatives. */
+function readableRoute(route: string): string {
+  return route
+    .replace('{apiVersion:regex(^(v1\\.0|beta)$)}', '{v1.0|beta}')
+    .replace('{ref:regex(^\\$ref$)?}', '[$ref]')
+    .replace('{cast:regex(^microsoft\\.graph\\.(user|group)$)?}', '[microsoft.graph.user|group]')
+    .replace(/\{relation:regex\(\^\(([^)]*)\)\$\)\}/, '{$1}')
+    .replace('{*path}', '{anything else}  (404/405)');
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   loadLocalSettings();
@@ -85,7 +95,7 @@ async function main(): Promise<void> {
   console.log(`Graph membership service listening on ${host.baseUrl} (${httpFunctions.length} functions, ready in ${Math.round(performance.now() - startedAt)} ms)`);
   for (const line of lines) console.log(line);
   console.log('Functions:');
-  for (const definition of httpFunctions) console.log(`  ${definition.methods.join(',').padEnd(34)} /${definition.route}  (${definition.name})`);
+  for (const definition of httpFunctions) console.log(`  ${(definition.methods.length > 3 ? 'ANY' : definition.methods.join(',')).padEnd(7)} /${readableRoute(definition.route).padEnd(70)} ${definition.name}`);
   if (devTenantId !== undefined) {
     console.log('\nTry it (Adele owns the Engineering group):');
     console.log(`  TOKEN=$(npm run -s token)`);

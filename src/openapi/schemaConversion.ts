@@ -48,7 +48,8 @@ function convert(json: Record<string, unknown>, at: string, caseInsensitive: Rea
     } else if (keyword === 'items') {
       result.items = convert(value as Record<string, unknown>, `${at}/items`, caseInsensitive);
     } else if (keyword === 'additionalProperties') {
-      result.additionalProperties = typeof value === 'boolean' ? value : convert(value as Record<string, unknown>, `${at}/additionalProperties`, caseInsensitive);
+      const empty = typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+      result.additionalProperties = typeof value === 'boolean' || empty ? (value === false ? false : true) : convert(value as Record<string, unknown>, `${at}/additionalProperties`, caseInsensitive);
     } else if (keyword === 'pattern' && typeof value === 'string') {
       result.pattern = caseInsensitive.has(value) ? caseFoldPattern(value) : value;
       if (dateTimePattern.test(value)) result.format = 'date-time';
