@@ -71,7 +71,8 @@ async function main(): Promise<void> {
   } else {
     lines.push(`Cosmos:   ${process.env.COSMOS_ENDPOINT}`);
   }
-  if (process.env.AzureWebJobsStorage === undefined || process.env.AzureWebJobsStorage === '') {
+  // UseDevelopmentStorage=true (the sample's value, for func start) means Azurite: start one.
+  if (process.env.AzureWebJobsStorage === undefined || process.env.AzureWebJobsStorage === '' || process.env.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
     const azurite = await startAzurite();
     stopping.push(() => azurite.close());
     process.env.AzureWebJobsStorage = azurite.connection;
