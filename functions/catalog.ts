@@ -7,6 +7,7 @@ import { createGroup } from './createGroup';
 import { createUser } from './createUser';
 import { getGroup, getMe, getUser } from './getObject';
 import { getHealth } from './getHealth';
+import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
 import { listGroupRelations, listMyRelations, listUserRelations } from './listRelations';
 import { createNotFound } from './notFound';
@@ -34,6 +35,7 @@ const routed: readonly HttpFunctionDefinition[] = [
   listUserRelations,
   listMyRelations,
   removeMember,
+  getOpenApi,
   getHealth,
 ];
 

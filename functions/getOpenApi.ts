@@ -1,0 +1,14 @@
+import { anonymous } from '../src/http/pipeline';
+import { servedOpenApiDocument } from '../src/openapi/served';
+// catalog.ts lists this function too, so the list is read when a request comes, not at load.
+import { httpFunctions } from './catalog';
+import type { HttpFunctionDefinition } from './httpFunction';
+
+/** GET /openapi.json: the OpenAPI 2.0 document of every route, anonymous, for this host. */
+export const getOpenApi: HttpFunctionDefinition = {
+  name: 'getOpenApi',
+  route: 'openapi.json',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: anonymous(async ({ baseUrl }) => ({ status: 200, body: servedOpenApiDocument(httpFunctions, baseUrl) })),
+};

@@ -1,0 +1,140 @@
+import type { HttpFunctionDefinition } from '../../functions/httpFunction';
+import { buildDefinitions } from './definitions';
+import { operationsByFunction, type OperationMetadata } from './operations';
+import { errorResponses, sharedParameters, successResponse } from './parts';
+import { expandRoute } from './routes';
+import type { OperationObject, ParameterObject, Reference, SwaggerDocument } from './swagger';
+
+/** The host the committed connector names; whoever imports it puts their Function App's there. */
+export const placeholderHost = 'your-function-app.azurewebsites.net';
+export const securityScheme = 'oauth2-auth';
+
+const info = {
+  title: 'Graph Group Membership',
+  description:
+    'Adds and removes group members with the requests and answers of Microsoft Graph, in your own Azure Function App. ' +
+    'Every path is also served under /beta. Errors use the Graph error envelope; adds retried with the same ' +
+    'Idempotency-Key or client-request-id within 24 hours get the first answer again.',
+  version: '1.0',
+};
+
+/**
+ * The OpenAPI 2.0 document for a list of HTTP functions (functions/catalog.ts's), with the
+ * placeholder host. Pure and deterministic: the same functions give the same document, byte for
+ * byte once serialized, which is what keeps connector/ in step (test/openapi checks it).
+ */
+export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[]): SwaggerDocument {
+  const paths: SwaggerDocument['paths'] = {};
+  for (const definition of functions) {
+    const expanded = expandRoute(definition.route);
+    if (expanded.length === 0) continue; // the catch-all 404/405 function
+    const documented = operationsByFunction[definition.name];
+    if (documented === undefined) throw new Error(`Function '${definition.name}' (${definition.route}) has no entry in src/openapi/operations.ts.`);
+    for (const operation of documented) {
+      const route = expanded.find((candidate) => candidate.path === operation.path);
+      if (route === undefined || !definition.methods.includes(operation.method.toUpperCase() as never)) {
+        throw new Error(`src/openapi/operations.ts: ${operation.operationId} (${operation.method.toUpperCase()} ${operation.path}) is not served by '${definition.name}'.`);
+      }
+      const variants = expanded.filter((candidate) => candidate.variant && candidate.path.startsWith(`${route.path}/`));
+      const undocumentedVariants = variants.filter((variant) => !documented.some((other) => other.path === variant.path));
+      const notes = [
+        ...(route.bareRefAccepted ? ['The same request without the trailing /$ref segment is accepted too.'] : []),
+        ...(undocumentedVariants.length > 0
+          ? [`Add ${undocumentedVariants.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`]
+          : []),
+      ];
+      (paths[operation.path] ??= {})[operation.method] = toOperation(operation, notes);
+    }
+    for (const route of expanded) {
+      if (!route.variant && !documented.some((operation) => operation.path === route.path)) {
+        throw new Error(`Function '${definition.name}' serves ${route.path}, which src/openapi/operations.ts does not document.`);
+      }
+    }
+  }
+  assertUniqueOperationIds(paths);
+  return {
+    swagger: '2.0',
+    info,
+    host: placeholderHost,
+    basePath: '/',
+    schemes: ['https'],
+    consumes: ['application/json'],
+    produces: ['application/json'],
+    paths,
+    definitions: buildDefinitions(),
+    parameters: sharedParameters,
+    responses: errorResponses,
+    securityDefinitions: {
+      [securityScheme]: {
+        type: 'oauth2',
+        flow: 'accessCode',
+        authorizationUrl: 'https://login.microsoftonline.com/common/oauth2/authorize',
+        tokenUrl: 'https://login.microsoftonline.com/common/oauth2/token',
+        scopes: {},
+        description: 'Microsoft Entra ID: an access token issued for this API (its own audience, not Microsoft Graph).',
+      },
+    },
+    security: [{ [securityScheme]: [] }],
+    tags: [
+      { name: 'Membership', description: 'Adding, removing and listing group memberships.' },
+      { name: 'Directory', description: 'The users and groups that memberships connect.' },
+      { name: 'Service', description: 'Readiness and this document.' },
+    ],
+    'x-ms-connector-metadata': [{ propertyName: 'Categories', propertyValue: 'IT Operations;Productivity' }],
+  };
+}
+
+function toOperation(operation: OperationMetadata, notes: readonly string[]): OperationObject {
+  const parameters: (ParameterObject | Reference)[] = [...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => {
+    if (sharedParameters[name!] === undefined) throw new Error(`No parameter is defined for {${name}} in ${operation.path}.`);
+    return { $ref: `#/parameters/${name}` };
+  });
+  if (operation.paged) parameters.push({ $ref: '#/parameters/top' }, { $ref: '#/parameters/skipToken' }, { $ref: '#/parameters/select' });
+  if (operation.idempotent) parameters.push({ $ref: '#/parameters/idempotencyKey' });
+  if (operation.method === 'post') parameters.push({ $ref: '#/parameters/clientRequestId' });
+  if (operation.body !== undefined) {
+    parameters.push({
+      name: 'body',
+      in: 'body',
+      required: true,
+      schema: { $ref: `#/definitions/${operation.body.definition}` },
+      description: operation.body.description,
+      'x-ms-summary': operation.body.summary,
+    });
+  }
+  const responses: OperationObject['responses'] = { [operation.success.status]: successResponse(operation.success) };
+  const errors = [...operation.errors, ...(operation.body === undefined ? [] : [413, 415] as const)].sort((a, b) => a - b);
+  for (const status of errors) responses[status] = { $ref: `#/responses/${errorResponseName[status]}` };
+  return {
+    operationId: operation.operationId,
+    summary: operation.summary,
+    description: [operation.description, ...notes].join(' '),
+    tags: [operation.tag],
+    parameters,
+    responses,
+    ...(operation.anonymous === true ? { security: [] } : {}),
+    ...(operation.visibility === undefined ? {} : { 'x-ms-visibility': operation.visibility }),
+    ...(operation.paged === true ? { 'x-ms-pageable': { nextLinkName: '@odata.nextLink' } } : {}),
+  };
+}
+
+const errorResponseName: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  429: 'TooManyRequests',
+  503: 'ServiceUnavailable',
+};
+
+function assertUniqueOperationIds(paths: SwaggerDocument['paths']): void {
+  const seen = new Set<string>();
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      if (seen.has(operation.operationId)) throw new Error(`operationId '${operation.operationId}' is used twice.`);
+      seen.add(operation.operationId);
+    }
+  }
+}

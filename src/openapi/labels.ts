@@ -1,0 +1,81 @@
+/**
+ * What a connector shows for each property: `x-ms-summary` (a Title Case label) and, where the
+ * name alone does not say enough, a description. Labels come from the property name unless
+ * listed here; Power Platform's guidance asks for Title Case labels and sentence-case text.
+ * https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions
+ */
+const labelOverrides: Record<string, string> = {
+  '@odata.id': 'Object Reference URL',
+  id: 'Object ID',
+  '@odata.nextLink': 'Next Page Link',
+  'owners@odata.bind': 'Owner References',
+  'members@odata.bind': 'Member References',
+  forceChangePasswordNextSignIn: 'Force Password Change at Next Sign-In',
+  forceChangePasswordNextSignInWithMfa: 'Force Password Change with MFA',
+  onPremisesNetBiosName: 'On-Premises NetBIOS Name',
+  value: 'Directory Objects',
+};
+
+const descriptions: Record<string, string> = {
+  '@odata.context': 'The OData context URL of the response.',
+  '@odata.type': 'The object type: #microsoft.graph.user or #microsoft.graph.group.',
+  '@odata.id': 'The URL of the object, e.g. https://graph.microsoft.com/v1.0/directoryObjects/{id}.',
+  '@odata.nextLink': 'The URL of the next page; absent on the last page.',
+  id: 'The object ID (a GUID).',
+  displayName: 'The name shown in address lists.',
+  userPrincipalName: 'The sign-in name, in the form alias@domain.',
+  mail: 'The SMTP address.',
+  mailNickname: 'The mail alias, without the domain.',
+  accountEnabled: 'Whether the account can sign in.',
+  givenName: 'The given (first) name.',
+  surname: 'The family name.',
+  jobTitle: 'The job title.',
+  department: 'The department.',
+  usageLocation: 'A two-letter country code (ISO 3166).',
+  passwordProfile: 'Accepted for compatibility with Microsoft Graph and never stored.',
+  description: 'A description of the group.',
+  groupTypes: "'Unified' for a Microsoft 365 group, 'DynamicMembership' for dynamic membership; empty for a security group.",
+  isAssignableToRole: 'Whether the group can be assigned to a directory role; only Global and Privileged Role Administrators manage it.',
+  visibility: 'Public, Private or HiddenMembership.',
+  membershipRule: 'The dynamic membership rule; required with DynamicMembership and only with it.',
+  mailEnabled: 'Whether the group has a mailbox.',
+  securityEnabled: 'Whether the group is a security group.',
+  'owners@odata.bind': 'Owner URLs (https://graph.microsoft.com/v1.0/users/{id}); with the members, 20 at most.',
+  'members@odata.bind': 'Member URLs (https://graph.microsoft.com/v1.0/directoryObjects/{id}); with the owners, 20 at most.',
+  createdDateTime: 'When the object was created.',
+  deletedDateTime: 'When the object was deleted; always empty here.',
+  value: 'The users and groups on this page.',
+  error: 'The error.',
+  code: 'A stable error code, such as Request_ResourceNotFound.',
+  message: 'What went wrong, for people.',
+  innerError: 'Identifiers to quote when reporting the error.',
+  date: 'When the error happened (UTC).',
+  'request-id': 'The ID the service gave the request.',
+  'client-request-id': 'The ID the client sent, or the request ID.',
+  status: 'Healthy when the store answers.',
+};
+
+const acronyms: Record<string, string> = { id: 'ID', odata: 'OData', mdm: 'MDM', sam: 'SAM', mfa: 'MFA', url: 'URL', upn: 'UPN' };
+const minorWords = new Set(['a', 'an', 'and', 'as', 'at', 'by', 'for', 'from', 'in', 'of', 'on', 'or', 'the', 'to', 'with']);
+
+/** "userPrincipalName" → "User Principal Name", "@odata.type" → "OData Type". */
+export function titleCase(name: string): string {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter((word) => word.length > 0);
+  return words
+    .map((word, index) => {
+      const lower = word.toLowerCase();
+      if (lower in acronyms) return acronyms[lower]!;
+      if (index > 0 && minorWords.has(lower)) return lower;
+      return word[0]!.toUpperCase() + word.slice(1);
+    })
+    .join(' ')
+    .replace(/^On Premises\b/, 'On-Premises');
+}
+
+export function labelFor(name: string): { summary: string; description?: string } {
+  const description = descriptions[name];
+  return { summary: labelOverrides[name] ?? titleCase(name), ...(description === undefined ? {} : { description }) };
+}

@@ -1,0 +1,90 @@
+/**
+ * The parts of a Swagger 2.0 (OpenAPI 2.0) document this service writes. Power Automate and
+ * Logic Apps custom connectors import only this version, so the served document uses it too.
+ * https://swagger.io/specification/v2/
+ */
+export interface SchemaObject {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  format?: string;
+  description?: string;
+  enum?: unknown[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+  maxItems?: number;
+  required?: string[];
+  properties?: Record<string, SchemaObject>;
+  items?: SchemaObject;
+  additionalProperties?: boolean | SchemaObject;
+  readOnly?: boolean;
+  $ref?: string;
+  'x-nullable'?: boolean;
+  'x-ms-summary'?: string;
+  'x-ms-visibility'?: Visibility;
+}
+
+/** Power Platform's x-ms-visibility: how prominently a connector shows a field or action. */
+export type Visibility = 'important' | 'advanced' | 'internal';
+
+export interface ParameterObject {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'body';
+  required: boolean;
+  type?: 'string' | 'integer' | 'boolean';
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  schema?: SchemaObject;
+  description: string;
+  'x-ms-summary': string;
+  'x-ms-visibility'?: Visibility;
+}
+
+export interface HeaderObject {
+  type: 'string' | 'integer';
+  description: string;
+}
+
+export interface ResponseObject {
+  description: string;
+  schema?: SchemaObject;
+  headers?: Record<string, HeaderObject>;
+}
+
+export type Reference = { $ref: string };
+
+export interface OperationObject {
+  operationId: string;
+  summary: string;
+  description: string;
+  tags?: string[];
+  consumes?: string[];
+  parameters: (ParameterObject | Reference)[];
+  responses: Record<string, ResponseObject | Reference>;
+  security?: Record<string, string[]>[];
+  'x-ms-visibility'?: Visibility;
+  'x-ms-pageable'?: { nextLinkName: string };
+}
+
+export type HttpVerb = 'get' | 'post' | 'delete';
+
+export interface SwaggerDocument {
+  swagger: '2.0';
+  info: { title: string; description: string; version: string; contact?: Record<string, string> };
+  host: string;
+  basePath: string;
+  schemes: string[];
+  consumes: string[];
+  produces: string[];
+  paths: Record<string, Partial<Record<HttpVerb, OperationObject>>>;
+  definitions: Record<string, SchemaObject>;
+  parameters: Record<string, ParameterObject>;
+  responses: Record<string, ResponseObject>;
+  securityDefinitions: Record<string, Record<string, unknown>>;
+  security: Record<string, string[]>[];
+  tags: { name: string; description: string }[];
+  'x-ms-connector-metadata': { propertyName: string; propertyValue: string }[];
+}

@@ -1,0 +1,382 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { httpFunctions } from '../../functions/catalog';
+import { graphRoute, optionalRef } from '../../functions/httpFunction';
+import { connectorFiles } from '../../src/openapi/connector';
+import { buildOpenApiDocument, placeholderHost } from '../../src/openapi/document';
+import { expandRoute } from '../../src/openapi/routes';
+import { caseFoldPattern } from '../../src/openapi/schemaConversion';
+import { servedOpenApiDocument } from '../../src/openapi/served';
+import type { SchemaObject, SwaggerDocument } from '../../src/openapi/swagger';
+import { connectorFolder, repositoryRoot } from '../../src/openapi/writeConnector';
+import { roles, TestService, type TestResponse } from '../support/testService';
+import {
+  fillsTemplate,
+  firstDifference,
+  isSentenceCase,
+  isTitleCase,
+  operationsOf,
+  parametersOf,
+  propertiesOf,
+  responsesOf,
+  schemaProblems,
+  type DocumentedOperation,
+} from './swaggerChecks';
+import { validateSwagger } from './validateSwagger';
+
+/** Parses, dereferences and validates against the Swagger 2.0 schema; rejects with what is wrong. */
+const validated = validateSwagger;
+
+const generated = buildOpenApiDocument(httpFunctions);
+const connectorDirectory = connectorFolder(repositoryRoot(__dirname));
+const committed = (name: string) => readFileSync(path.join(connectorDirectory, name), 'utf8');
+
+let service: TestService;
+let servedText: TestResponse;
+let served: SwaggerDocument;
+beforeAll(async () => {
+  service = await TestService.start();
+  servedText = await service.request('GET', '/openapi.json', { token: null });
+  served = await validated(servedText.json);
+});
+afterAll(() => service.stop());
+
+describe('GET /openapi.json', () => {
+  it('is anonymous, JSON, and names the host and scheme the request used', () => {
+    expect(servedText.status).toBe(200);
+    expect(servedText.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(servedText.json.host).toBe(new URL(service.baseUrl).host);
+    expect(servedText.json.schemes).toEqual(['http']);
+  });
+
+  it('follows X-Forwarded-Proto and X-Forwarded-Host, as links do', async () => {
+    const response = await service.request('GET', '/openapi.json', {
+      token: null,
+      headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'membership.contoso.example' },
+    });
+    expect(response.json.host).toBe('membership.contoso.example');
+    expect(response.json.schemes).toEqual(['https']);
+  });
+
+  it('is valid Swagger 2.0 (swagger-parser validate)', async () => {
+    await expect(validated(servedText.json)).resolves.toBeDefined();
+  });
+
+  it('is the connector definition but for host and schemes', () => {
+    expect({ ...servedText.json, host: placeholderHost, schemes: ['https'] }).toEqual(JSON.parse(committed('apiDefinition.swagger.json')));
+  });
+
+  it('is built once per process, not per request', () => {
+    const first = servedOpenApiDocument(httpFunctions, 'https://a.example');
+    const second = servedOpenApiDocument(httpFunctions, 'http://b.example:8080');
+    expect(second.paths).toBe(first.paths);
+    expect(second.definitions).toBe(first.definitions);
+    expect([first.host, second.host]).toEqual(['a.example', 'b.example:8080']);
+  });
+});
+
+describe('the generator', () => {
+  it('writes route templates as Swagger paths: v1.0, the $ref form, casts as variants, no catch-all', () => {
+    expect(expandRoute(graphRoute(`users/{userId}/joinedGroups/${optionalRef}`))).toEqual([
+      { path: '/v1.0/users/{userId}/joinedGroups/$ref', variant: false, bareRefAccepted: true },
+    ]);
+    expect(expandRoute(graphRoute('me/{relation:regex(^(memberOf|joinedGroups)$)}/{cast:regex(^microsoft\\.graph\\.(user|group)$)?}')).map(({ path, variant }) => [path, variant])).toEqual([
+      ['/v1.0/me/memberOf', false],
+      ['/v1.0/me/memberOf/microsoft.graph.user', true],
+      ['/v1.0/me/memberOf/microsoft.graph.group', true],
+      ['/v1.0/me/joinedGroups', false],
+      ['/v1.0/me/joinedGroups/microsoft.graph.user', true],
+      ['/v1.0/me/joinedGroups/microsoft.graph.group', true],
+    ]);
+    expect(expandRoute('{*path}')).toEqual([]);
+    expect(() => expandRoute(graphRoute('groups/{id:regex(^[0-9]+$)}'))).toThrow(/cannot document|not a list of literal segments/);
+  });
+
+  it('keeps case-insensitive patterns case-insensitive without the flag', () => {
+    const folded = caseFoldPattern('^[0-9a-f]{8}-[0-9a-f]{4}$');
+    expect(folded).toBe('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}$');
+    expect(new RegExp(folded).test('ABCDEF01-ab12')).toBe(true);
+    expect(caseFoldPattern('^id\\x41$')).toBe('^[iI][dD]\\x41$');
+  });
+
+  it('refuses a function it has no documentation for, or a documented path that no route serves', () => {
+    const extra = { ...httpFunctions[0]!, name: 'listThings', route: graphRoute('things'), methods: ['GET'] as const };
+    expect(() => buildOpenApiDocument([...httpFunctions, extra])).toThrow(/'listThings'.*has no entry/);
+    const moved = httpFunctions.map((definition) => (definition.name === 'getGroup' ? { ...definition, route: graphRoute('teams/{groupId}') } : definition));
+    expect(() => buildOpenApiDocument(moved)).toThrow(/GetGroup .* is not served by 'getGroup'/);
+  });
+});
+
+describe('connector/', () => {
+  it('apiDefinition.swagger.json is valid Swagger 2.0 (swagger-parser validate)', async () => {
+    await expect(validated(JSON.parse(committed('apiDefinition.swagger.json')))).resolves.toBeDefined();
+  });
+
+  it.each(Object.keys(connectorFiles(httpFunctions)))('%s is what `npm run connector` writes, byte for byte', (name) => {
+    const drift = firstDifference(committed(name), connectorFiles(httpFunctions)[name]!);
+    expect(drift === undefined ? 'in step' : `connector/${name} is out of date (${drift}): run npm run connector`).toBe('in step');
+  });
+
+  it('holds only the generated files', () => {
+    expect(readdirSync(connectorDirectory).sort()).toEqual(Object.keys(connectorFiles(httpFunctions)).sort());
+  });
+
+  it('regenerates deterministically, pretty-printed with a final newline', () => {
+    const [first, second] = [connectorFiles(httpFunctions), connectorFiles(httpFunctions)];
+    expect(second).toEqual(first);
+    for (const text of Object.values(first)) expect(text.endsWith('\n') && !text.endsWith('\n\n')).toBe(true);
+    expect(first['apiDefinition.swagger.json']).toBe(`${JSON.stringify(JSON.parse(first['apiDefinition.swagger.json']!), null, 2)}\n`);
+  });
+
+  it('signs in with Microsoft Entra ID (aad) through the global redirect', () => {
+    const { token } = JSON.parse(committed('apiProperties.json')).properties.connectionParameters;
+    expect(token.type).toBe('oauthSetting');
+    expect(token.oAuthSettings).toMatchObject({
+      identityProvider: 'aad',
+      redirectMode: 'Global',
+      customParameters: { loginUri: { value: 'https://login.microsoftonline.com' }, tenantId: { value: 'common' } },
+    });
+    expect(token.oAuthSettings.scopes).toEqual([expect.stringMatching(/^api:\/\/.+\/\.default$/)]);
+  });
+
+  it('readme.md tells how to import, register the app, and retry', () => {
+    const readme = committed('readme.md');
+    expect(readme).toContain('paconn create --api-def apiDefinition.swagger.json --api-prop apiProperties.json');
+    expect(readme).toContain('https://global.consent.azure-apim.net/redirect');
+    expect(readme).toContain('Idempotency-Key');
+    for (const { operation } of operationsOf(generated)) expect(readme).toContain(`(\`${operation.operationId}\`)`);
+  });
+});
+
+describe('connector rules', () => {
+  let definition: SwaggerDocument;
+  beforeAll(async () => {
+    definition = await validated(JSON.parse(committed('apiDefinition.swagger.json')));
+  });
+
+  it("is Swagger '2.0' with JSON in and out", () => {
+    expect(definition.swagger).toBe('2.0');
+    expect([definition.consumes, definition.produces]).toEqual([['application/json'], ['application/json']]);
+  });
+
+  it('has unique PascalCase operationIds', () => {
+    const ids = operationsOf(definition).map(({ operation }) => operation.operationId);
+    expect(ids.filter((id) => !/^[A-Z][A-Za-z0-9]*$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('has sentence-case summaries and descriptions that end with a period', () => {
+    const bad = operationsOf(definition).flatMap(({ operation }) => [
+      ...(isSentenceCase(operation.summary) && operation.summary.length <= 80 ? [] : [`summary '${operation.summary}'`]),
+      ...(operation.description.endsWith('.') ? [] : [`description of ${operation.operationId}`]),
+    ]);
+    expect(bad).toEqual([]);
+  });
+
+  it('gives every parameter a Title Case x-ms-summary and a description', () => {
+    const bad = operationsOf(definition).flatMap(({ operation }) =>
+      parametersOf(operation)
+        .filter((parameter) => !isTitleCase(parameter['x-ms-summary'] ?? '') || !parameter.description)
+        .map((parameter) => `${operation.operationId} ${parameter.name}: '${parameter['x-ms-summary']}'`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('gives every body and response property a Title Case x-ms-summary', () => {
+    const bad: string[] = [];
+    for (const { operation } of operationsOf(definition)) {
+      const schemas: [string, SchemaObject | undefined][] = [
+        ...parametersOf(operation).map((parameter): [string, SchemaObject | undefined] => [`${operation.operationId} body`, parameter.schema]),
+        ...Object.entries(responsesOf(operation)).map(([status, response]): [string, SchemaObject | undefined] => [`${operation.operationId} ${status}`, response.schema]),
+      ];
+      for (const [where, schema] of schemas) {
+        if (schema === undefined) continue;
+        for (const property of propertiesOf(schema, where)) {
+          if (!isTitleCase(property.schema['x-ms-summary'] ?? '')) bad.push(`${property.at}: '${property.schema['x-ms-summary']}'`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('asks for the OAuth token on every operation but health and the document itself', () => {
+    expect(definition.securityDefinitions['oauth2-auth']).toMatchObject({ type: 'oauth2', authorizationUrl: 'https://login.microsoftonline.com/common/oauth2/authorize' });
+    expect(definition.security).toEqual([{ 'oauth2-auth': [] }]);
+    const anonymous = operationsOf(definition).filter(({ operation }) => operation.security !== undefined).map(({ path }) => path);
+    expect(anonymous.sort()).toEqual(['/health', '/openapi.json']);
+  });
+
+  it('takes Idempotency-Key on the membership adds and client-request-id on every POST, both advanced', () => {
+    for (const { operation } of operationsOf(definition).filter(({ method }) => method === 'post')) {
+      const headers = parametersOf(operation).filter((parameter) => parameter.in === 'header');
+      const names = headers.map((parameter) => parameter.name);
+      expect(names).toContain('client-request-id');
+      if (operation.operationId.startsWith('Add')) expect(names).toContain('Idempotency-Key');
+      expect(headers.every((parameter) => parameter['x-ms-visibility'] === 'advanced')).toBe(true);
+    }
+  });
+});
+
+/** Each documented operation made real: the data it needs, then the request a client would send. */
+interface Call {
+  readonly path: string;
+  readonly body?: unknown;
+  readonly token?: string | null;
+}
+
+const odataId = (collection: string, id: string) => `https://graph.microsoft.com/v1.0/${collection}/${id}`;
+/** A signed-in user who may change any group's members (Global Administrator). */
+const asUser = (userId: string) => service.userToken(userId, ['GroupMember.ReadWrite.All'], [roles.globalAdministrator]);
+async function groupWithMembers(): Promise<{ id: string; userId: string; childId: string; parentId: string }> {
+  const [group, user, child, parent] = await Promise.all([service.createGroup(), service.createUser(), service.createGroup(), service.createGroup()]);
+  for (const response of [await service.addMember(group.id, user.id), await service.addMember(group.id, child.id), await service.addMember(parent.id, group.id)]) {
+    if (response.status !== 204) throw new Error(`arranging members: ${response.status} ${response.text}`);
+  }
+  return { id: group.id, userId: user.id, childId: child.id, parentId: parent.id };
+}
+async function memberUser(): Promise<{ userId: string; groupId: string }> {
+  const [user, group] = await Promise.all([service.createUser(), service.createGroup()]);
+  await service.addMember(group.id, user.id);
+  return { userId: user.id, groupId: group.id };
+}
+
+const scenarios: Record<string, () => Promise<Call>> = {
+  AddMember: async () => {
+    const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
+    return { path: `/v1.0/groups/${group.id}/members/$ref`, body: { '@odata.id': odataId('directoryObjects', user.id) } };
+  },
+  AddMemberOf: async () => {
+    const [child, parent] = await Promise.all([service.createGroup(), service.createGroup()]);
+    return { path: `/v1.0/groups/${child.id}/memberOf/$ref`, body: { '@odata.type': '#microsoft.graph.group', id: parent.id } };
+  },
+  AddMyJoinedGroupMemberOf: async () => {
+    const [{ userId, groupId }, parent] = await Promise.all([memberUser(), service.createGroup()]);
+    return { path: `/v1.0/me/joinedGroups/${groupId}/memberOf/$ref`, body: { '@odata.id': odataId('groups', parent.id) }, token: await asUser(userId) };
+  },
+  AddMyJoinedGroup: async () => {
+    const [user, group] = await Promise.all([service.createUser(), service.createGroup()]);
+    return { path: '/v1.0/me/joinedGroups/$ref', body: { id: group.id }, token: await asUser(user.id) };
+  },
+  AddUserJoinedGroup: async () => {
+    const [user, group] = await Promise.all([service.createUser(), service.createGroup()]);
+    return { path: `/v1.0/users/${user.userPrincipalName}/joinedGroups/$ref`, body: { '@odata.id': odataId('groups', group.id) } };
+  },
+  CreateUser: async () => {
+    const alias = `u${randomUUID().slice(0, 8)}`;
+    return { path: '/v1.0/users', body: { displayName: alias, userPrincipalName: `${alias}@contoso.example`, givenName: 'Ada', usageLocation: 'GB' } };
+  },
+  CreateGroup: async () => {
+    const owner = await service.createUser();
+    const alias = `g${randomUUID().slice(0, 8)}`;
+    return {
+      path: '/v1.0/groups',
+      body: { displayName: alias, mailNickname: alias, mailEnabled: true, securityEnabled: false, groupTypes: ['Unified'], visibility: 'Public', 'owners@odata.bind': [odataId('users', owner.id)] },
+    };
+  },
+  GetUser: async () => ({ path: `/v1.0/users/${(await service.createUser({ jobTitle: 'Engineer' })).id}` }),
+  GetGroup: async () => ({ path: `/v1.0/groups/${(await service.createGroup({ description: 'Readers' })).id}` }),
+  GetMe: async () => ({ path: '/v1.0/me', token: await asUser((await service.createUser()).id) }),
+  ListGroupMembers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members?$top=1` }),
+  ListGroupMemberUsers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.user` }),
+  ListGroupMemberGroups: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.group?$select=displayName` }),
+  ListGroupOwners: async () => {
+    const owner = await service.createUser();
+    return { path: `/v1.0/groups/${(await service.createGroup({ 'owners@odata.bind': [odataId('users', owner.id)] })).id}/owners` };
+  },
+  ListGroupMemberOf: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/memberOf` }),
+  ListUserMemberOf: async () => ({ path: `/v1.0/users/${(await memberUser()).userId}/memberOf` }),
+  ListUserJoinedGroups: async () => ({ path: `/v1.0/users/${(await memberUser()).userId}/joinedGroups` }),
+  ListMyMemberOf: async () => ({ path: '/v1.0/me/memberOf', token: await asUser((await memberUser()).userId) }),
+  ListMyJoinedGroups: async () => ({ path: '/v1.0/me/joinedGroups', token: await asUser((await memberUser()).userId) }),
+  RemoveMember: async () => {
+    const { userId, groupId } = await memberUser();
+    return { path: `/v1.0/groups/${groupId}/members/${userId}/$ref` };
+  },
+  GetHealth: async () => ({ path: '/health', token: null }),
+  GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
+};
+
+/** The request with every `{id}` an object that does not exist, and /me with an app token. */
+function missingObjectCall(documented: DocumentedOperation): Call {
+  const body = documented.method === 'post' ? { id: randomUUID() } : undefined;
+  return { path: documented.path.replace(/\{\w+\}/g, () => randomUUID()), ...(body === undefined ? {} : { body }) };
+}
+
+const send = (method: string, call: Call) =>
+  service.request(method.toUpperCase(), call.path, {
+    ...(call.token === undefined ? {} : { token: call.token }),
+    ...(call.body === undefined ? {} : { body: call.body }),
+  });
+
+/** The served (dereferenced) operation: what a client that fetched /openapi.json reads. */
+const servedOperation = ({ path, method }: DocumentedOperation) => served.paths[path]![method as 'get']!;
+
+function expectDocumentedError(documented: DocumentedOperation, response: TestResponse, statuses: readonly number[]): void {
+  const responses = responsesOf(servedOperation(documented));
+  expect(statuses).toContain(response.status);
+  expect(Object.keys(responses)).toContain(String(response.status));
+  expect(schemaProblems(response.json, responses[String(response.status)]!.schema!)).toEqual([]);
+}
+
+describe.each(operationsOf(generated).map((documented) => [`${documented.operation.operationId}: ${documented.method.toUpperCase()} ${documented.path}`, documented] as const))(
+  '%s',
+  (_title, documented) => {
+    const anonymous = documented.operation.security !== undefined;
+
+    it('answers its documented success, with a body and headers as documented', async () => {
+      const scenario = scenarios[documented.operation.operationId];
+      expect(scenario).toBeDefined();
+      const call = await scenario!();
+      expect(fillsTemplate(call.path, documented.path)).toBe(true);
+      const response = await send(documented.method, call);
+      const responses = responsesOf(servedOperation(documented));
+      const success = Object.keys(responses).filter((status) => status.startsWith('2'));
+      expect(success).toHaveLength(1);
+      expect({ status: response.status, body: response.json }).toMatchObject({ status: Number(success[0]) });
+      const documentedResponse = responses[success[0]!]!;
+      if (documentedResponse.schema === undefined) expect(response.text).toBe('');
+      else expect(schemaProblems(response.json, documentedResponse.schema)).toEqual([]);
+      for (const header of Object.keys(documentedResponse.headers ?? {})) expect([header, response.headers.get(header)]).toEqual([header, expect.any(String)]);
+    });
+
+    if (!anonymous) {
+      it('answers a request without a token with the documented 401', async () => {
+        const response = await send(documented.method, { ...missingObjectCall(documented), token: null });
+        expectDocumentedError(documented, response, [401]);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      });
+
+      it('answers an object that does not exist, or /me for an app, with a documented 400 or 404', async () => {
+        const call = missingObjectCall(documented);
+        if (call.path === documented.path && !documented.path.startsWith('/v1.0/me')) return; // nothing to miss (POST /users, /groups)
+        expectDocumentedError(documented, await send(documented.method, call), [400, 404]);
+      });
+
+      it('answers a throttling store with the documented 429 and Retry-After', async () => {
+        const call = await scenarios[documented.operation.operationId]!();
+        service.proxy.rule = (request) => (request.path.includes('/docs') ? { kind: 'status', status: 429, retryAfterMs: 100 } : undefined);
+        try {
+          const response = await send(documented.method, call);
+          expectDocumentedError(documented, response, [429]);
+          expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        } finally {
+          service.proxy.rule = () => undefined;
+        }
+      });
+    } else if (documented.operation.operationId === 'GetHealth') {
+      it('answers an unreachable store with the documented 503', async () => {
+        service.proxy.rule = () => ({ kind: 'reset' });
+        try {
+          expectDocumentedError(documented, await send(documented.method, { path: documented.path, token: null }), [503]);
+        } finally {
+          service.proxy.rule = () => undefined;
+        }
+      });
+    }
+  },
+);
+
+it('has a scenario for every documented operation, and no other', () => {
+  expect(Object.keys(scenarios).sort()).toEqual(operationsOf(generated).map(({ operation }) => operation.operationId).sort());
+});
