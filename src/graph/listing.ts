@@ -9,21 +9,24 @@ const supportedOptions = new Set(['$top', '$skiptoken', '$select']);
 
 /** $top, $skiptoken and a type-cast segment, read from a list request. */
 export function readListOptions(request: GraphRequest): ListEdgesOptions & { select?: readonly string[] } {
-  const query = request.request.query;
-  for (const name of query.keys()) {
-    if (name.startsWith('$') && !supportedOptions.has(name.toLowerCase())) {
+  // OData option names are case-insensitive ($TOP is $top).
+  const query = new Map<string, string>();
+  for (const [name, value] of request.request.query) {
+    const option = name.toLowerCase();
+    if (option.startsWith('$') && !supportedOptions.has(option)) {
       throw new GraphError('BadRequest', `Query option '${name}' is not supported on this resource.`);
     }
+    query.set(option, value);
   }
   const topText = query.get('$top');
   let top = defaultPageSize;
-  if (topText !== null) {
+  if (topText !== undefined) {
     top = /^\d{1,4}$/.test(topText) ? Number(topText) : Number.NaN;
     if (!(top >= 1 && top <= 999)) throw graphErrors.invalidPageSize(topText);
   }
   const skipToken = query.get('$skiptoken');
   let continuationToken: string | undefined;
-  if (skipToken !== null) {
+  if (skipToken !== undefined) {
     continuationToken = Buffer.from(skipToken, 'base64url').toString('utf8');
     if (continuationToken === '' || Buffer.from(continuationToken, 'utf8').toString('base64url') !== skipToken) {
       throw new GraphError('Request_BadRequest', 'The $skiptoken is not valid.');

@@ -26,6 +26,9 @@ export function createRequestIds(request: HttpRequest): RequestIds {
  */
 export function clientBaseUrl(request: HttpRequest): string {
   const url = new URL(request.url);
+  // Forwarded headers are trusted only from a local TLS proxy in front of a loopback host; in
+  // Azure the request URL is already what the client used, and a client must not rewrite links.
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return `${url.protocol}//${url.host}`;
   const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim();
   const forwardedHost = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim();
   const protocol = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : url.protocol.replace(':', '');

@@ -109,3 +109,18 @@ describe('DELETE /groups/{id}/members/{memberId}/$ref', () => {
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true });
   });
 });
+
+describe('query options', () => {
+  it('reads OData option names case-insensitively', async () => {
+    const group = await service.createGroup();
+    for (let index = 0; index < 2; index += 1) await service.addMember(group.id, (await service.createUser()).id);
+    const response = await service.request('GET', `/v1.0/groups/${group.id}/members?$TOP=1`);
+    expect(response.json.value).toHaveLength(1);
+    expect(response.json['@odata.nextLink']).toBeDefined();
+  });
+
+  it('400 for an unsupported query option', async () => {
+    const group = await service.createGroup();
+    expect((await service.request('GET', `/v1.0/groups/${group.id}/members?$filter=displayName eq 'x'`)).status).toBe(400);
+  });
+});
