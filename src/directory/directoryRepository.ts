@@ -65,5 +65,3 @@ export class DirectoryRepository {
     }
   }
 }
-
-export { objectPartitionKey };

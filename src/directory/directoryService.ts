@@ -5,7 +5,7 @@ import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { graphErrors } from '../http/errors';
 import type { MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
-import { objectPartitionKey, type DirectoryObjectDocument, type ObjectType } from './directoryObjects';
+import { objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
 import { serverManagedGroupProperties, type CreateGroupInput, type CreateUserInput } from './schemas';
 
@@ -119,8 +119,4 @@ export async function createGroup(
     ...links.members.map((member) => memberships.createMembership(group, member)),
   ]);
   return group;
-}
-
-export function isObjectType(value: string): value is ObjectType {
-  return value === 'user' || value === 'group';
 }

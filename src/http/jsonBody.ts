@@ -4,6 +4,7 @@ import { GraphError, graphErrors } from './errors';
 /** SPEC section 4: larger bodies are refused with 413 before they are parsed. */
 export const maxBodyBytes = 1024 * 1024;
 
+const utf8 = new TextDecoder('utf-8');
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
@@ -19,7 +20,7 @@ export async function readJsonText(request: HttpRequest): Promise<string> {
   if (bytes.byteLength > 0 && (contentType === null || !jsonMediaType.test(contentType))) {
     throw new GraphError('UnsupportedMediaType', `Content-Type '${contentType ?? ''}' is not supported: send application/json.`);
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return utf8.decode(bytes);
 }
 
 export function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './closeServer';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
 
 /** A signing key as kept on disk under .local/ (never committed). */
@@ -92,12 +93,7 @@ export class DevIssuer {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (this.server !== undefined) await closeServer(this.server);
   }
 
   async signToken(request: TokenRequest, signWith?: { kid: string; privateKey: KeyLike }): Promise<string> {

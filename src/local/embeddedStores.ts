@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { closeServer } from './closeServer';
 
 export interface RunningStore {
   /** COSMOS_ENDPOINT for the embedded Cosmos DB; AzureWebJobsStorage for Azurite. */
@@ -23,11 +24,7 @@ export async function startEmbeddedCosmos(port = 0): Promise<RunningStore> {
   });
   return {
     connection: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as Server & { closeAllConnections(): void }).closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

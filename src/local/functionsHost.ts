@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type LogHandler } from '@azure/functions';
 import { compileRouteTemplate, decodePath } from '../http/routeTemplate';
+import { closeServer } from './closeServer';
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 
 /** What the Functions host caps request bodies at (its maxRequestBodySize default). */
@@ -88,11 +89,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   return {
     baseUrl: `${scheme}://localhost:${port}`,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

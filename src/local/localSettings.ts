@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredSigningKey } from './devIssuer';
@@ -28,8 +27,4 @@ export async function readDevIssuerState(): Promise<DevIssuerState | undefined> 
 export async function writeDevIssuerState(state: DevIssuerState): Promise<void> {
   await mkdir(localStateFolder, { recursive: true });
   await writeFile(devIssuerFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-}
-
-export function newDevTenantId(): string {
-  return randomUUID();
 }

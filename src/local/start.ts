@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpFunctions } from '../../functions/catalog';
@@ -8,7 +9,7 @@ import { demoIds, seedDemoDirectory } from './demoData';
 import { DevIssuer } from './devIssuer';
 import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
 import { startFunctionsHost } from './functionsHost';
-import { devAudience, newDevTenantId, readDevIssuerState, writeDevIssuerState } from './localSettings';
+import { devAudience, readDevIssuerState, writeDevIssuerState } from './localSettings';
 
 /** Values from local.settings.json (as `func start` reads them), under the real environment. */
 function loadLocalSettings(): void {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     const key = await issuer.addKey(previous?.key);
     const issuerPort = Number(process.env.DEV_ISSUER_PORT ?? 7072);
     const authority = await issuer.listen(issuerPort);
-    devTenantId = previous?.tenantId ?? newDevTenantId();
+    devTenantId = previous?.tenantId ?? randomUUID();
     await writeDevIssuerState({ tenantId: devTenantId, audience: devAudience, authority, key });
     stopping.push(() => issuer.close());
     process.env.ENTRA_AUTHORITY = authority;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { callerKey, type Caller } from '../auth';
-import { directoryRoles, holdsAnyRole, hasPermission, permissions, requirePermission } from '../auth/permissions';
+import { directoryRoles, holdsAnyRole, hasPermission, permissions } from '../auth/permissions';
 import { groupTraits, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { DirectoryRepository } from '../directory/directoryRepository';
 import { getObjectOrNotFound } from '../directory/directoryService';
@@ -78,8 +78,8 @@ function authorizeChange(caller: Caller, group: DirectoryObjectDocument, member:
 }
 
 /**
- * Adds a direct member to a group. Every check happens before the one write round: permission,
- * existence in the caller's tenant, the caller's right on the group, the membership rules, and
+ * Adds a direct member to a group. The pipeline has checked the caller's permission; every
+ * other check happens before the one write round: existence in the caller's tenant, the caller's right on the group, the membership rules, and
  * (for a group member) the cycle walk. A duplicate is a 400 unless it is a retry of the add
  * that created the edge.
  */
@@ -89,7 +89,6 @@ export async function addMembership(
   command: AddMembershipCommand,
 ): Promise<AddMembershipResult> {
   const { caller } = command;
-  requirePermission(caller, permissions.writeMembership);
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
 
@@ -124,7 +123,6 @@ export async function removeMembership(
   groupId: string,
   memberId: string,
 ): Promise<void> {
-  requirePermission(caller, permissions.writeMembership);
   const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
   const [group, member, callerOwnsGroup] = await Promise.all([
     getObjectOrNotFound(directory, caller.tenantId, { id: groupId, expectedType: 'group' }),

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../../src/local/closeServer';
 
 /** What to do with one request on its way to Cosmos DB. */
 export type Fault =
@@ -64,12 +65,7 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (this.server !== undefined) await closeServer(this.server);
   }
 }
 
