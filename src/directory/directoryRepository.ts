@@ -1,5 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { GraphError } from '../http/errors';
+import { PositiveCache } from '../store/positiveCache';
 import {
   objectPartitionKey,
   principalNamePartitionKey,
@@ -14,12 +15,22 @@ function isConflict(error: unknown): boolean {
 const duplicateValue = (property: string) =>
   new GraphError('Request_BadRequest', `Another object with the same value for property ${property} already exists.`);
 
-/** Users and groups, keyed by tenant: every read is a point read. */
+/**
+ * Users and groups, keyed by tenant: every read is a point read, and a found object is kept in
+ * process (objects have no update or delete route), which takes the existence reads of an add
+ * off the store for objects seen before.
+ */
 export class DirectoryRepository {
+  private readonly found = new PositiveCache<DirectoryObjectDocument>();
+
   constructor(private readonly container: Container) {}
 
   async getObject(tenantId: string, objectId: string): Promise<DirectoryObjectDocument | undefined> {
-    const { resource } = await this.container.item(objectId, objectPartitionKey(tenantId, objectId)).read<DirectoryObjectDocument>();
+    const partitionKey = objectPartitionKey(tenantId, objectId);
+    const cached = this.found.get(partitionKey);
+    if (cached !== undefined) return cached;
+    const { resource } = await this.container.item(objectId, partitionKey).read<DirectoryObjectDocument>();
+    if (resource !== undefined) this.found.set(partitionKey, resource);
     return resource;
   }
 

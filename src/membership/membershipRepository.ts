@@ -1,4 +1,5 @@
 import type { Container, SqlQuerySpec } from '@azure/cosmos';
+import { PositiveCache } from '../store/positiveCache';
 import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
 import {
   groupSidePartition,
@@ -46,6 +47,9 @@ function edge(kind: EdgeKind, pk: string, id: string, group: DirectoryObjectDocu
 
 /** The membership-edge repository: both directions of every membership, and group owners. */
 export class MembershipRepository {
+  /** Owner edges have no removal route, so a found one stays true (see PositiveCache). */
+  private readonly owners = new PositiveCache<true>();
+
   constructor(private readonly container: Container) {}
 
   /** The group-side edge, if `memberId` is a direct member of `groupId`. One point read. */
@@ -55,7 +59,10 @@ export class MembershipRepository {
   }
 
   async isOwner(tenantId: string, groupId: string, objectId: string): Promise<boolean> {
+    const key = `${ownerPartition(tenantId, groupId)}|${objectId}`;
+    if (this.owners.get(key) === true) return true;
     const { resource } = await this.container.item(objectId, ownerPartition(tenantId, groupId)).read<EdgeDocument>();
+    if (resource !== undefined) this.owners.set(key, true);
     return resource !== undefined;
   }
 
