@@ -1,0 +1,103 @@
+/**
+ * The processes of `npm run bench`, one role each, so that every server's CPU time is its own:
+ *   node benchProcesses.js cosmos     the embedded Cosmos endpoint
+ *   node benchProcesses.js service    the local host over functions/catalog.ts (settings from env)
+ *   node benchProcesses.js baseline   a bare node:http server doing the naive work with the same SDK
+ * Each prints one JSON line {"url": …} when it listens, then answers "stats" on stdin with its own
+ * CPU time (getrusage), resident size and Cosmos request count.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { CosmosClient } from '@azure/cosmos';
+import { httpFunctions } from '../../functions/catalog';
+import { startEmbeddedCosmos } from '../../src/local/embeddedStores';
+import { startFunctionsHost } from '../../src/local/functionsHost';
+
+let cosmosRequests = 0;
+
+function answerStats(): void {
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() !== 'stats') return;
+    const cpu = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, cosmosRequests })}\n`);
+  });
+}
+
+async function startService(): Promise<string> {
+  const host = await startFunctionsHost({
+    functions: httpFunctions,
+    port: 0,
+    logHandler: (_level, message, details) => {
+      if (message === 'request') cosmosRequests += Number((details as { cosmosRequests?: number }).cosmosRequests ?? 0);
+    },
+  });
+  return host.baseUrl;
+}
+
+/** The naive add and list: no token, no pipeline, no rules; just the SDK calls an add needs. */
+async function startBaseline(): Promise<string> {
+  const client = new CosmosClient({
+    endpoint: process.env.COSMOS_ENDPOINT ?? '',
+    key: process.env.COSMOS_KEY ?? '',
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
+  const database = client.database(process.env.COSMOS_DATABASE ?? '');
+  const directory = database.container('directory');
+  const memberships = database.container('memberships');
+  const tenantId = process.env.BENCH_TENANT ?? '';
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const parts = (request.url ?? '').split('?')[0]!.split('/');
+      const groupId = parts[3] ?? '';
+      const work = async (): Promise<[number, string]> => {
+        if (request.method === 'GET') {
+          cosmosRequests += 1;
+          const pk = `${tenantId}|group|${groupId}`;
+          const { resources } = await memberships.items
+            .query({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: pk }] }, { partitionKey: pk, maxItemCount: 100 })
+            .fetchNext();
+          return [200, JSON.stringify({ value: resources.map((edge: { far: unknown }) => edge.far) })];
+        }
+        const memberId = String((JSON.parse(Buffer.concat(chunks).toString()) as { '@odata.id': string })['@odata.id']).split('/').pop() ?? '';
+        cosmosRequests += 4;
+        const [group, member] = await Promise.all([
+          directory.item(groupId, `${tenantId}|${groupId}`).read(),
+          directory.item(memberId, `${tenantId}|${memberId}`).read(),
+        ]);
+        if (group.resource === undefined || member.resource === undefined) return [404, ''];
+        const edge = { tenantId, groupId, objectId: memberId, createdDateTime: new Date().toISOString() };
+        await Promise.all([
+          memberships.items.create({ ...edge, id: memberId, pk: `${tenantId}|group|${groupId}`, kind: 'member', far: member.resource.entity }),
+          memberships.items.upsert({ ...edge, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', far: group.resource.entity }),
+        ]);
+        return [204, ''];
+      };
+      work().then(
+        ([status, body]) => response.writeHead(status, { 'Content-Type': 'application/json' }).end(body),
+        () => response.writeHead(500).end(),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  const url =
+    role === 'cosmos' ? (await startEmbeddedCosmos()).connection : role === 'service' ? await startService() : role === 'baseline' ? await startBaseline() : undefined;
+  if (url === undefined) throw new Error(`unknown role '${role ?? ''}'`);
+  answerStats();
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
+
+// Exit cleanly on SIGINT so that --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));
