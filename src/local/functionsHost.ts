@@ -69,7 +69,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       headers,
       query: Object.fromEntries(url.searchParams),
       params,
-      body: { bytes: body },
+      ...(body.byteLength === 0 ? {} : { body: { bytes: body } }),
     });
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name, logHandler });
     const response = (await route.definition.handler(request, context)) as HttpResponseInit;
