@@ -91,21 +91,29 @@ export class MembershipRepository {
     throw create.reason;
   }
 
-  /** Removes both sides; false when there was no such membership. */
-  async deleteMembership(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
-    let existed = true;
+  /**
+   * Removes both sides; false when there was no such membership. The member side goes only
+   * after the group side did (a "not a member" answer must delete nothing), and if an add
+   * re-created the membership between the two deletes, its member side is written back.
+   */
+  async deleteMembership(group: DirectoryObjectDocument, member: DirectoryObjectDocument): Promise<boolean> {
+    const { tenantId } = group;
     try {
-      await this.container.item(memberId, groupSidePartition(tenantId, groupId)).delete();
+      await this.container.item(member.id, groupSidePartition(tenantId, group.id)).delete();
     } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-      existed = false;
+      if (statusOf(error) === 404) return false;
+      throw error;
     }
     try {
-      await this.container.item(groupId, memberSidePartition(tenantId, memberId)).delete();
+      await this.container.item(group.id, memberSidePartition(tenantId, member.id)).delete();
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
-    return existed;
+    const readded = await this.getMembership(tenantId, group.id, member.id);
+    if (readded !== undefined) {
+      await this.container.items.upsert(edge('memberOf', memberSidePartition(tenantId, member.id), group.id, group, member, group, readded.createdDateTime));
+    }
+    return true;
   }
 
   async addOwner(group: DirectoryObjectDocument, owner: DirectoryObjectDocument): Promise<void> {

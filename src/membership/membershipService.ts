@@ -131,5 +131,5 @@ export async function removeMembership(
   ]);
   authorizeChange(caller, group, member, callerOwnsGroup);
   if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
-  if (!(await memberships.deleteMembership(caller.tenantId, groupId, memberId))) throw graphErrors.resourceNotFound(memberId);
+  if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
 }
