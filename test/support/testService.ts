@@ -54,6 +54,9 @@ export class TestService {
     return this.host.baseUrl;
   }
 
+  /** What functions logged through their InvocationContext, as the Functions host would collect it. */
+  readonly logs: { level: string; message: unknown; details: unknown }[] = [];
+
   static async start(options: { tls?: { key: string; cert: string } } = {}): Promise<TestService> {
     const service = new TestService();
     await service.issuer.addKey();
@@ -72,7 +75,12 @@ export class TestService {
     });
     // The service's modules read these settings on first use, which is after this point.
     await ensureCosmosResources(await getCosmosStore());
-    service.host = await startFunctionsHost({ functions: httpFunctions, port: 0, ...(options.tls === undefined ? {} : { tls: options.tls }) });
+    service.host = await startFunctionsHost({
+      functions: httpFunctions,
+      port: 0,
+      logHandler: (level, message, details) => service.logs.push({ level, message, details }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
     if (options.tls !== undefined) service.dispatcher = new Agent({ connect: { ca: options.tls.cert } });
     return service;
   }
