@@ -41,6 +41,18 @@ function toCaller(payload: JWTPayload, tenantId: string): Caller {
   return { kind: 'app', tenantId, appId, roles: new Set(roles) };
 }
 
+const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Three base64url segments, each in its one canonical spelling. jose decodes leniently, so
+ * without this a holder of one token could mint endless distinct strings that all verify
+ * (defeating deny lists and flooding the verified-token cache).
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  if (!compactJws.test(token)) return false;
+  return token.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
+}
+
 function describeJoseFailure(error: unknown): GraphError | undefined {
   if (error instanceof joseErrors.JWTExpired) return graphErrors.invalidToken('Lifetime validation failed, the token is expired.');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -51,6 +63,7 @@ function describeJoseFailure(error: unknown): GraphError | undefined {
     return graphErrors.invalidToken(`Access token has an invalid '${claim}' claim.`);
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) return graphErrors.invalidToken('Access token is signed by an unknown key.');
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return graphErrors.invalidToken('Access token names no key (kid) and the tenant has several.');
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return graphErrors.invalidToken('Access token signature is invalid.');
   if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
     return graphErrors.invalidToken('Access token is not signed with RS256.');
@@ -86,6 +99,7 @@ export class EntraTokenVerifier {
       this.verified.delete(token);
     }
     if (token.length > maxTokenLength) throw graphErrors.invalidToken('Access token is too large.');
+    if (!isCanonicalCompactJws(token)) throw graphErrors.invalidToken('Access token is malformed.');
 
     let unverified: JWTPayload;
     try {

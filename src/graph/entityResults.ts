@@ -28,5 +28,7 @@ export function requestIdentityOf(request: GraphRequest): { key: string | undefi
   const idempotencyKey = request.request.headers.get('idempotency-key') ?? undefined;
   const key = idempotencyKey !== undefined && idempotencyKey !== '' ? `idempotency-key:${idempotencyKey}` : request.ids.clientChoseId ? `client-request-id:${request.ids.clientRequestId}` : undefined;
   const path = new URL(request.request.url).pathname.toLowerCase();
-  return { key, fingerprint: `${request.request.method} ${path}\n${JSON.stringify(request.body ?? null)}` };
+  // The raw text, not a re-serialization: a retry resends the same bytes, and a hostile body
+  // nested thousands deep must not be walked again here.
+  return { key, fingerprint: `${request.request.method} ${path}\n${request.bodyText ?? ''}` };
 }

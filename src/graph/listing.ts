@@ -28,8 +28,9 @@ export function readListOptions(request: GraphRequest): ListEdgesOptions & { sel
   let continuationToken: string | undefined;
   if (skipToken !== undefined) {
     continuationToken = Buffer.from(skipToken, 'base64url').toString('utf8');
-    if (continuationToken === '' || Buffer.from(continuationToken, 'utf8').toString('base64url') !== skipToken) {
-      throw new GraphError('Request_BadRequest', 'The $skiptoken is not valid.');
+    // Cosmos continuation tokens are printable ASCII; anything else never came from us.
+    if (!/^[\x20-\x7e]+$/.test(continuationToken) || Buffer.from(continuationToken, 'utf8').toString('base64url') !== skipToken) {
+      throw graphErrors.invalidSkipToken();
     }
   }
   const cast = request.request.params.cast?.toLowerCase();

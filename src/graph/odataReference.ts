@@ -15,7 +15,12 @@ const graphHosts = new Set([
   'graph.microsoft.de',
 ]);
 
-const collectionTypes: Record<string, ObjectType | undefined> = { directoryobjects: undefined, users: 'user', groups: 'group' };
+// Maps, not object literals: a reference to 'constructor/{id}' must not find Object.prototype.
+const collectionTypes = new Map<string, ObjectType | undefined>([
+  ['directoryobjects', undefined],
+  ['users', 'user'],
+  ['groups', 'group'],
+]);
 
 /** What a `$ref` body or an `@odata.bind` link points at. */
 export interface ObjectReference {
@@ -51,20 +56,25 @@ export function parseODataId(value: string, serviceBaseUrl: string): ObjectRefer
   }
   const parts = path.split('/').filter((part) => part.length > 0);
   if (parts.length === 3 && /^(v1\.0|beta)$/i.test(parts[0]!)) parts.shift();
-  if (parts.length !== 2 || !(parts[0]!.toLowerCase() in collectionTypes)) {
+  if (parts.length !== 2 || !collectionTypes.has(parts[0]!.toLowerCase())) {
     throw invalidReference(`'${value}' is not a directoryObjects, users or groups URL.`);
   }
-  const id = decodeURIComponent(parts[1]!);
+  let id: string;
+  try {
+    id = decodeURIComponent(parts[1]!);
+  } catch {
+    throw graphErrors.invalidObjectId(parts[1]!);
+  }
   if (!guidPattern.test(id)) throw graphErrors.invalidObjectId(id);
-  const expectedType = collectionTypes[parts[0]!.toLowerCase()];
+  const expectedType = collectionTypes.get(parts[0]!.toLowerCase());
   return { id: id.toLowerCase(), ...(expectedType === undefined ? {} : { expectedType }) };
 }
 
-const odataTypes: Record<string, ObjectType | null> = {
-  'microsoft.graph.directoryobject': null,
-  'microsoft.graph.user': 'user',
-  'microsoft.graph.group': 'group',
-};
+const odataTypes = new Map<string, ObjectType | null>([
+  ['microsoft.graph.directoryobject', null],
+  ['microsoft.graph.user', 'user'],
+  ['microsoft.graph.group', 'group'],
+]);
 
 /**
  * The seeds' body form: the object's JSON with `id`. Properties the group and directoryObject
@@ -94,7 +104,7 @@ export function parseReferenceBody(body: unknown, serviceBaseUrl: string): Objec
   }
   const odataType = parsed['@odata.type'];
   if (odataType === undefined) return reference;
-  const typed = odataTypes[odataType.replace(/^#/, '').toLowerCase()];
+  const typed = odataTypes.get(odataType.replace(/^#/, '').toLowerCase());
   if (typed === undefined) throw new GraphError('Request_BadRequest', `'${odataType}' is not a directoryObject type that can be referenced here.`);
   if (typed === null) return reference;
   if (reference.expectedType !== undefined && reference.expectedType !== typed) throw invalidReference("'@odata.type' does not fit '@odata.id'.");

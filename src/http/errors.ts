@@ -59,6 +59,7 @@ export const graphErrors = {
     ),
   invalidPageSize: (value: string) =>
     new GraphError('Request_BadRequest', `Invalid page size specified: '${value}'. Must be between 1 and 999 inclusive.`),
+  invalidSkipToken: () => new GraphError('Request_BadRequest', 'The $skiptoken is not valid.'),
   throttled: (retryAfterSeconds: number) =>
     new GraphError('TooManyRequests', 'The store is busy. Retry after the time given in Retry-After.', {
       'Retry-After': String(retryAfterSeconds),

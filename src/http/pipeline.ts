@@ -20,6 +20,8 @@ export interface GraphRequest extends AnonymousRequest {
   readonly caller: Caller;
   /** The parsed JSON body, for routes that take one; undefined otherwise. */
   readonly body: unknown;
+  /** The body as it came, for recognizing a retry of this exact request. */
+  readonly bodyText: string | undefined;
 }
 
 interface AuthenticatedRoute {
@@ -44,7 +46,7 @@ export function authenticated(route: AuthenticatedRoute): HttpHandler {
       logContext.set(context, caller);
       requirePermission(caller, route.permission);
       const body = bodyText === undefined ? undefined : parseJson(bodyText);
-      return route.handle({ ...base, caller, body });
+      return route.handle({ ...base, caller, body, bodyText });
     });
 }
 

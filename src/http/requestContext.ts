@@ -32,8 +32,18 @@ export function clientBaseUrl(request: HttpRequest): string {
   const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim();
   const forwardedHost = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim();
   const protocol = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : url.protocol.replace(':', '');
-  const host = forwardedHost !== undefined && /^[A-Za-z0-9.\-:[\]]+$/.test(forwardedHost) ? forwardedHost : url.host;
-  return `${protocol}://${host}`;
+  return `${protocol}://${validHost(forwardedHost) ?? url.host}`;
+}
+
+/** A forwarded host only if it is one (name or address, optional port) and nothing more. */
+function validHost(candidate: string | undefined): string | undefined {
+  if (candidate === undefined || candidate === '') return undefined;
+  try {
+    const parsed = new URL(`http://${candidate}`);
+    return parsed.host === candidate.toLowerCase() && parsed.pathname === '/' ? parsed.host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The API version segment the client used, so that links stay on it. */

@@ -66,7 +66,10 @@ export function compileRouteTemplate(template: string): RouteTemplate {
   return {
     template,
     match(path) {
-      const parts = path.split('/').filter((part) => part.length > 0);
+      // One leading and one trailing slash are not segments; an empty segment inside (//) is,
+      // and matches nothing, as in ASP.NET Core routing.
+      const trimmed = path.replace(/^\//, '').replace(/\/$/, '');
+      const parts = trimmed === '' ? [] : trimmed.split('/');
       const params: Record<string, string> = {};
       for (let index = 0; index < segments.length; index += 1) {
         const segment = segments[index]!;
@@ -79,7 +82,7 @@ export function compileRouteTemplate(template: string): RouteTemplate {
           params[segment.name] = parts.slice(index).join('/');
           return params;
         }
-        if (part === undefined) {
+        if (part === undefined || part === '') {
           if (segment.optional && index === segments.length - 1) return params;
           return undefined;
         }

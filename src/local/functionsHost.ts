@@ -43,7 +43,14 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   async function serve(incoming: http.IncomingMessage, outgoing: http.ServerResponse): Promise<void> {
     const protocol = options.tls === undefined ? 'http' : 'https';
-    const url = new URL(incoming.url ?? '/', `${protocol}://${incoming.headers.host ?? 'localhost'}`);
+    // Concatenated, not resolved: a path such as //v1.0/groups is a path here, not a host.
+    let url: URL;
+    try {
+      url = new URL(`${protocol}://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`);
+    } catch {
+      outgoing.writeHead(400).end();
+      return;
+    }
     const method = (incoming.method ?? 'GET').toUpperCase();
     const path = decodePath(url.pathname);
     let params: Record<string, string> | undefined;
@@ -59,9 +66,13 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       return;
     }
 
+    // From rawHeaders: Node keeps only the first of a repeated Authorization header, while the
+    // Functions host passes them all on, joined.
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(incoming.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    for (let index = 0; index + 1 < incoming.rawHeaders.length; index += 2) {
+      const name = incoming.rawHeaders[index]!.toLowerCase();
+      const value = incoming.rawHeaders[index + 1]!;
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
     const request = new HttpRequest({
       method,

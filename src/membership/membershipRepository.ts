@@ -1,5 +1,7 @@
 import type { Container, SqlQuerySpec } from '@azure/cosmos';
+import { graphErrors } from '../http/errors';
 import { PositiveCache } from '../store/positiveCache';
+import { toStoreFault } from '../store/storeFaults';
 import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
 import {
   groupSidePartition,
@@ -160,13 +162,21 @@ export class MembershipRepository {
               { name: '@type', value: options.objectType },
             ],
           };
-    const response = await this.container.items
-      .query<EdgeDocument>(query, {
-        partitionKey,
-        maxItemCount: options.top,
-        ...(options.continuationToken === undefined ? {} : { continuationToken: options.continuationToken }),
-      })
-      .fetchNext();
+    let response;
+    try {
+      response = await this.container.items
+        .query<EdgeDocument>(query, {
+          partitionKey,
+          maxItemCount: options.top,
+          ...(options.continuationToken === undefined ? {} : { continuationToken: options.continuationToken }),
+        })
+        .fetchNext();
+    } catch (error) {
+      // A continuation token we did not issue makes the SDK or the store fail in many ways; none
+      // of them is the store's fault, so the client hears that its $skiptoken is bad.
+      if (options.continuationToken !== undefined && toStoreFault(error) === undefined) throw graphErrors.invalidSkipToken();
+      throw error;
+    }
     return {
       edges: response.resources,
       ...(response.continuationToken === undefined || response.continuationToken === null ? {} : { continuationToken: response.continuationToken }),
