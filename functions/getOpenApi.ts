@@ -1,5 +1,4 @@
 import { anonymous } from '../src/http/pipeline';
-import { servedOpenApiDocument } from '../src/openapi/served';
 // catalog.ts lists this function too, so the list is read when a request comes, not at load.
 import { httpFunctions } from './catalog';
 import type { HttpFunctionDefinition } from './httpFunction';
@@ -10,5 +9,9 @@ export const getOpenApi: HttpFunctionDefinition = {
   route: 'openapi.json',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: anonymous(async ({ baseUrl }) => ({ status: 200, body: servedOpenApiDocument(httpFunctions, baseUrl) })),
+  handler: anonymous(async ({ baseUrl }) => {
+    // Loaded on first use: no other request needs the generator, and a cold worker should not pay for it.
+    const { servedOpenApiDocument } = require('../src/openapi/served') as typeof import('../src/openapi/served');
+    return { status: 200, body: servedOpenApiDocument(httpFunctions, baseUrl) };
+  }),
 };

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { edgeKey, splitEdgeKey, type EdgeModel, type EdgeState, type Random } from './model';
+import { parseJsonOrUndefined } from '../support/jsonText';
 
 /** The Functions host's timeout is 30 s (host.json); a client gives up a little later. */
 export const clientTimeoutMs = 35_000;
@@ -53,12 +54,7 @@ export class StressClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       const text = await response.text();
-      let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+      const json = parseJsonOrUndefined(text);
       return { status: response.status, retryAfter: response.headers.get('retry-after'), json, text, ms: performance.now() - started };
     } catch (error) {
       const name = (error as { name?: string }).name;

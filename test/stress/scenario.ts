@@ -25,8 +25,6 @@ export interface Target {
   readonly name: string;
   readonly pass: boolean;
   readonly detail: string;
-  /** False: printed (WARN when it fails) but does not decide the run. */
-  readonly gating?: boolean;
 }
 
 export interface PhaseRun {

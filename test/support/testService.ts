@@ -6,6 +6,7 @@ import { ensureCosmosResources, getCosmosStore } from '../../src/store/cosmosSto
 import { DevIssuer, type TokenRequest } from '../../src/local/devIssuer';
 import { startFunctionsHost, type RunningFunctionsHost } from '../../src/local/functionsHost';
 import { FaultProxy } from './faultProxy';
+import { parseJsonOrUndefined } from './jsonText';
 
 export const testAudience = 'api://graph-membership-test';
 export const roles = {
@@ -123,12 +124,7 @@ export class TestService {
     const init = { method, headers, ...(body === undefined ? {} : { body }), ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }) };
     const response = await fetch(`${this.baseUrl}${path}`, init as RequestInit);
     const text = await response.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    const json = parseJsonOrUndefined(text);
     return { status: response.status, headers: response.headers, text, json };
   }
 
