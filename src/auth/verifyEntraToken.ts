@@ -21,24 +21,36 @@ function stringClaim(payload: JWTPayload, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * SPEC 2, "Who the caller is": an application token is one with `idtyp: app`, or, where `idtyp`
+ * is absent, one with no `scp` whose `oid` equals its `sub` (the shape of Entra's app-only
+ * tokens before the optional `idtyp` claim). Anything else must be a user token with `scp`: a
+ * user token carrying only `roles` is refused, never taken for an application.
+ * https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference (idtyp, oid, sub)
+ */
 function toCaller(payload: JWTPayload, tenantId: string): Caller {
   const appId = stringClaim(payload, 'azp') ?? stringClaim(payload, 'appid') ?? '';
   const scp = stringClaim(payload, 'scp');
-  if (scp !== undefined) {
-    const userId = stringClaim(payload, 'oid')?.toLowerCase();
-    if (userId === undefined || !guidPattern.test(userId)) throw graphErrors.invalidToken('Access token has no valid oid claim.');
-    const wids = Array.isArray(payload.wids) ? payload.wids.filter((id): id is string => typeof id === 'string') : [];
-    return {
-      kind: 'user',
-      tenantId,
-      userId,
-      appId,
-      scopes: new Set(scp.split(' ').filter((scope) => scope.length > 0)),
-      roleIds: new Set(wids.map((id) => id.toLowerCase())),
-    };
+  const idtyp = payload.idtyp;
+  const oid = stringClaim(payload, 'oid');
+  const isApplication = idtyp === 'app' || (idtyp === undefined && scp === undefined && oid !== undefined && oid === payload.sub);
+  if (isApplication) {
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+    return { kind: 'app', tenantId, appId, roles: new Set(roles) };
   }
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
-  return { kind: 'app', tenantId, appId, roles: new Set(roles) };
+  if (scp === undefined) throw graphErrors.invalidToken('Access token is neither a delegated token (scp) nor an application token.');
+  const userId = oid?.toLowerCase();
+  if (userId === undefined || !guidPattern.test(userId)) throw graphErrors.invalidToken('Access token has no valid oid claim.');
+  // `roles` is deliberately not read: a user token is judged by `scp` and `wids` alone.
+  const wids = Array.isArray(payload.wids) ? payload.wids.filter((id): id is string => typeof id === 'string') : [];
+  return {
+    kind: 'user',
+    tenantId,
+    userId,
+    appId,
+    scopes: new Set(scp.split(' ').filter((scope) => scope.length > 0)),
+    roleIds: new Set(wids.map((id) => id.toLowerCase())),
+  };
 }
 
 const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
