@@ -41,7 +41,7 @@ export interface GroupTraits {
   readonly isPublic: boolean;
 }
 
-export function groupTraits(group: DirectoryObjectDocument): GroupTraits {
+export function groupTraits(group: Pick<DirectoryObjectDocument, 'entity'>): GroupTraits {
   const groupTypes = Array.isArray(group.entity.groupTypes) ? (group.entity.groupTypes as unknown[]) : [];
   const isUnified = groupTypes.includes('Unified');
   return {

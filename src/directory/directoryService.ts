@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
+import { authorizeGroupChange } from '../auth/groupRights';
+import { hasPermission } from '../auth/permissions';
 import { guidPattern } from '../config/settings';
 import { parseODataId, type ObjectReference } from '../graph/odataReference';
-import { graphErrors } from '../http/errors';
+import { GraphError, graphErrors } from '../http/errors';
 import type { MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
-import { objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
+import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
 import { serverManagedGroupProperties, type CreateGroupInput, type CreateUserInput } from './schemas';
 
@@ -37,7 +39,35 @@ export async function resolveUserId(directory: DirectoryRepository, tenantId: st
   return id;
 }
 
+/**
+ * SPEC 2: an `id` in a create body mirrors an Entra object id for a sync application; from anyone
+ * else it would let a caller squat the id of an object Entra has yet to mirror (and own it).
+ */
+const mayChooseObjectIds = { delegated: [], application: ['Directory.ReadWrite.All'] } as const;
+
+function assertMayChooseId(caller: Caller, id: string | undefined): void {
+  if (id !== undefined && !hasPermission(caller, mayChooseObjectIds)) {
+    throw new GraphError('Request_BadRequest', "Property 'id' is read-only and cannot be set.");
+  }
+}
+
+/** What POST /users needs beyond its permission, checked before anything is read or written. */
+export function authorizeUserCreation(caller: Caller, input: CreateUserInput): void {
+  assertMayChooseId(caller, input.id);
+}
+
+/**
+ * What POST /groups needs beyond its permission, checked before anything is read or written:
+ * creating a role-assignable group takes what changing one takes (the same rule as adding a
+ * member, SPEC 2); the creator of an ordinary group becomes its owner, so it may bind members.
+ */
+export function authorizeGroupCreation(caller: Caller, input: CreateGroupInput): void {
+  assertMayChooseId(caller, input.id);
+  authorizeGroupChange(caller, groupTraits({ entity: input }), { callerOwnsGroup: true });
+}
+
 export async function createUser(directory: DirectoryRepository, caller: Caller, input: CreateUserInput): Promise<DirectoryObjectDocument> {
+  authorizeUserCreation(caller, input);
   const { id = randomUUID(), passwordProfile: _ignored, '@odata.type': _type, ...properties } = input;
   void _ignored;
   void _type;
@@ -80,6 +110,7 @@ export async function createGroup(
   input: CreateGroupInput,
   baseUrl: string,
 ): Promise<DirectoryObjectDocument> {
+  authorizeGroupCreation(caller, input);
   const groupId = (input.id ?? randomUUID()).toLowerCase();
   const properties: Record<string, unknown> = { ...input };
   for (const name of [...serverManagedGroupProperties, '@odata.type', 'owners@odata.bind', 'members@odata.bind']) delete properties[name];

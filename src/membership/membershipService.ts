@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { callerKey, type Caller } from '../auth';
-import { directoryRoles, holdsAnyRole, hasPermission, permissions } from '../auth/permissions';
+import { authorizeGroupChange, managesAnyGroup } from '../auth/groupRights';
 import { groupTraits, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { DirectoryRepository } from '../directory/directoryRepository';
 import { getObjectOrNotFound } from '../directory/directoryService';
@@ -9,15 +9,6 @@ import { GraphError, graphErrors } from '../http/errors';
 import type { AddOrigin } from './edges';
 import type { MembershipRepository } from './membershipRepository';
 import { assertNoCycle, checkMembershipRules } from './membershipRules';
-
-/** Roles that may change any (non role-assignable) group's members. */
-const groupManagerRoles = [
-  directoryRoles.globalAdministrator,
-  directoryRoles.groupsAdministrator,
-  directoryRoles.userAdministrator,
-  directoryRoles.directoryWriters,
-];
-const privilegedRoles = [directoryRoles.globalAdministrator, directoryRoles.privilegedRoleAdministrator];
 
 /** SPEC section 4: a retry within this window gets the original answer. */
 export const replayWindowInMs = 24 * 60 * 60 * 1000;
@@ -63,20 +54,6 @@ function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefine
   );
 }
 
-/** SPEC section 2: who may change this group's members. Throws 403 otherwise. */
-function authorizeChange(caller: Caller, group: DirectoryObjectDocument, member: DirectoryObjectDocument, callerOwnsGroup: boolean): void {
-  const traits = groupTraits(group);
-  if (traits.isRoleAssignable) {
-    const allowed = caller.kind === 'user' ? holdsAnyRole(caller, privilegedRoles) : hasPermission(caller, permissions.manageRoleAssignableGroups);
-    if (!allowed) throw graphErrors.insufficientPrivileges();
-    return;
-  }
-  if (caller.kind === 'app') return;
-  if (callerOwnsGroup || holdsAnyRole(caller, groupManagerRoles)) return;
-  if (member.id === caller.userId && traits.isUnified && traits.isPublic) return;
-  throw graphErrors.insufficientPrivileges();
-}
-
 /**
  * Adds a direct member to a group. The pipeline has checked the caller's permission; every
  * other check happens before the one write round: existence in the caller's tenant, the caller's right on the group, the membership rules, and
@@ -90,7 +67,7 @@ export async function addMembership(
 ): Promise<AddMembershipResult> {
   const { caller } = command;
   const tenantId = caller.tenantId;
-  const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
+  const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
 
   const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
     getObjectOrNotFound(directory, tenantId, { ...command.group, expectedType: 'group' }),
@@ -102,7 +79,7 @@ export async function addMembership(
   ]);
   if (!callerIsMember) throw graphErrors.resourceNotFound(command.callerMustBeMemberOf ?? member.id);
 
-  authorizeChange(caller, group, member, callerOwnsGroup);
+  authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   checkMembershipRules(group, member);
   if (member.objectType === 'group') {
     await assertNoCycle((groupId) => memberships.listParentGroupIds(tenantId, groupId), group.id, member.id);
@@ -123,13 +100,13 @@ export async function removeMembership(
   groupId: string,
   memberId: string,
 ): Promise<void> {
-  const delegatedUserId = caller.kind === 'user' && !holdsAnyRole(caller, groupManagerRoles) ? caller.userId : undefined;
+  const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
   const [group, member, callerOwnsGroup] = await Promise.all([
     getObjectOrNotFound(directory, caller.tenantId, { id: groupId, expectedType: 'group' }),
     getObjectOrNotFound(directory, caller.tenantId, { id: memberId }),
     delegatedUserId === undefined ? false : memberships.isOwner(caller.tenantId, groupId, delegatedUserId),
   ]);
-  authorizeChange(caller, group, member, callerOwnsGroup);
+  authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
   if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
 }
