@@ -12,6 +12,17 @@ function isConflict(error: unknown): boolean {
   return (error as { code?: unknown }).code === 409;
 }
 
+/**
+ * Whether a key can name a stored document at all. Cosmos DB refuses ids over 1,023 bytes and
+ * partition key values over 2,048 bytes, and ids holding / \ ? # (https://learn.microsoft.com/azure/cosmos-db/concepts-limits,
+ * https://learn.microsoft.com/rest/api/cosmos-db/documents); sent anyway, such a key makes the
+ * client throw a TypeError on the store's answer (a bare 500). A point read of one is answered
+ * here: nothing can be stored under it.
+ */
+function isStorableKey(id: string, partitionKey: string): boolean {
+  return Buffer.byteLength(id) <= 1023 && Buffer.byteLength(partitionKey) <= 2048 && !/[/\\?#]/.test(id) && /^[\x20-\x7e]*$/.test(partitionKey);
+}
+
 const duplicateValue = (property: string) =>
   new GraphError('Request_BadRequest', `Another object with the same value for property ${property} already exists.`);
 
@@ -29,15 +40,16 @@ export class DirectoryRepository {
     const partitionKey = objectPartitionKey(tenantId, objectId);
     const cached = this.found.get(partitionKey);
     if (cached !== undefined) return cached;
+    if (!isStorableKey(objectId, partitionKey)) return undefined;
     const { resource } = await this.container.item(objectId, partitionKey).read<DirectoryObjectDocument>();
     if (resource !== undefined) this.found.set(partitionKey, resource);
     return resource;
   }
 
   async getUserIdByPrincipalName(tenantId: string, userPrincipalName: string): Promise<string | undefined> {
-    const { resource } = await this.container
-      .item('upn', principalNamePartitionKey(tenantId, userPrincipalName))
-      .read<PrincipalNameClaimDocument>();
+    const partitionKey = principalNamePartitionKey(tenantId, userPrincipalName);
+    if (!isStorableKey('upn', partitionKey)) return undefined;
+    const { resource } = await this.container.item('upn', partitionKey).read<PrincipalNameClaimDocument>();
     return resource?.objectId;
   }
 

@@ -9,7 +9,7 @@ import type { MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
 import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
-import { serverManagedGroupProperties, type CreateGroupInput, type CreateUserInput } from './schemas';
+import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
 
 /** Reads one object of the caller's tenant; another tenant's objects do not exist (404). */
 export async function getObjectOrNotFound(
@@ -30,10 +30,18 @@ export function parseObjectId(value: string): string {
   return value.toLowerCase();
 }
 
-/** A user segment: an object id or, as in Graph, a userPrincipalName. */
+/**
+ * A user segment: an object id or, as in Graph, a userPrincipalName. Longer than a UPN can be
+ * (principalNameLimits) it is no identifier: 400. A UPN no user could have been created with is
+ * answered 404 without a store read.
+ */
 export async function resolveUserId(directory: DirectoryRepository, tenantId: string, idOrPrincipalName: string): Promise<string> {
   if (guidPattern.test(idOrPrincipalName)) return idOrPrincipalName.toLowerCase();
-  if (!idOrPrincipalName.includes('@')) throw graphErrors.invalidObjectId(idOrPrincipalName);
+  const at = idOrPrincipalName.indexOf('@');
+  if (at < 0 || at > principalNameLimits.localPart || idOrPrincipalName.length > principalNameLimits.total) {
+    throw graphErrors.invalidObjectId(idOrPrincipalName);
+  }
+  if (!userPrincipalName.safeParse(idOrPrincipalName).success) throw graphErrors.resourceNotFound(idOrPrincipalName);
   const id = await directory.getUserIdByPrincipalName(tenantId, idOrPrincipalName);
   if (id === undefined) throw graphErrors.resourceNotFound(idOrPrincipalName);
   return id;

@@ -138,9 +138,15 @@ export const createGroupSchema = z
 
 export type CreateGroupInput = z.output<typeof createGroupSchema>;
 
-const userPrincipalName = z
+/**
+ * Entra's limits for a userPrincipalName: 113 characters in all, at most 64 before the @, and
+ * the characters it allows (https://learn.microsoft.com/microsoft-365/enterprise/prepare-for-directory-synchronization).
+ */
+export const principalNameLimits = { total: 113, localPart: 64 } as const;
+
+export const userPrincipalName = z
   .string()
-  .max(113)
+  .max(principalNameLimits.total)
   .regex(/^[A-Za-z0-9'.\-_!#^~]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/)
   .refine((value) => !value.startsWith('.') && !value.includes('.@'));
 
