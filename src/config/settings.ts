@@ -15,6 +15,14 @@ export const appSettingNames = [
 
 export type AppSettingName = (typeof appSettingNames)[number];
 
+/**
+ * Settings read when present and never required, so not in appSettingNames (which the Bicep
+ * template must set): SERVICE_BASE_URLS for custom domains, WEBSITE_HOSTNAME (set by App Service
+ * itself: https://learn.microsoft.com/azure/app-service/reference-app-settings#app-environment),
+ * PORT for the local host.
+ */
+export const optionalAppSettingNames = ['SERVICE_BASE_URLS', 'WEBSITE_HOSTNAME', 'PORT'] as const;
+
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ServiceSettings {
@@ -81,6 +89,49 @@ export function readServiceSettings(env: NodeJS.ProcessEnv = process.env): Servi
     cosmosKey: env.COSMOS_KEY === '' ? undefined : env.COSMOS_KEY,
     cosmosDatabase: env.COSMOS_DATABASE || 'membership',
   };
+}
+
+/** An origin (scheme, host, port) from a setting: http(s) and nothing after the host. */
+function parseOrigin(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingsError(`${name} has a value that is not a URL: '${value}'.`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new SettingsError(`${name} must list base URLs such as https://membership.contoso.com (no path): '${value}'.`);
+  }
+  return url.origin;
+}
+
+/**
+ * The base URLs this service is reached at, for @odata.context, @odata.nextLink, Location and
+ * for knowing which `@odata.id` URLs name this service. Never the Host header: a client must not
+ * be able to move links elsewhere. In order: SERVICE_BASE_URLS (comma list; custom domains
+ * first), then https://{WEBSITE_HOSTNAME} in Azure; with neither, the local host's listening
+ * address http://localhost:{PORT, default 7071}. The first is used for a request on any other host.
+ */
+export function readServiceBaseUrls(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const origins = list(env.SERVICE_BASE_URLS).map((value) => parseOrigin('SERVICE_BASE_URLS', value));
+  const websiteHostname = env.WEBSITE_HOSTNAME?.trim();
+  if (websiteHostname) origins.push(parseOrigin('WEBSITE_HOSTNAME', `https://${websiteHostname}`));
+  if (origins.length === 0) origins.push(`http://localhost:${Number(env.PORT) || 7071}`);
+  return [...new Set(origins)];
+}
+
+/** App Service sets WEBSITE_HOSTNAME; the local host never does. */
+export function runsInAppService(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.WEBSITE_HOSTNAME ?? '').trim() !== '';
+}
+
+let cachedBaseUrls: { readonly key: string; readonly value: readonly string[] } | undefined;
+
+/** The base URLs of this process; re-read only when their settings change (tests change them). */
+export function getServiceBaseUrls(): readonly string[] {
+  const key = `${process.env.SERVICE_BASE_URLS ?? ''}|${process.env.WEBSITE_HOSTNAME ?? ''}|${process.env.PORT ?? ''}`;
+  if (cachedBaseUrls?.key !== key) cachedBaseUrls = { key, value: readServiceBaseUrls() };
+  return cachedBaseUrls.value;
 }
 
 let cached: ServiceSettings | undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { guidPattern } from '../config/settings';
+import { getServiceBaseUrls, guidPattern } from '../config/settings';
 import type { ObjectType } from '../directory/directoryObjects';
 import { groupProperties } from '../directory/schemas';
 import { GraphError, graphErrors } from '../http/errors';
@@ -44,8 +44,10 @@ export function parseODataId(value: string, serviceBaseUrl: string): ObjectRefer
     } catch {
       throw invalidReference(`'${value}' is not a URL.`);
     }
-    const own = new URL(serviceBaseUrl);
-    const isOwn = url.host.toLowerCase() === own.host.toLowerCase();
+    // This service is the base the request was answered on or any configured base URL, never a
+    // host only the request's Host header named (see clientBaseUrl).
+    const ownHosts = [serviceBaseUrl, ...getServiceBaseUrls()].map((base) => new URL(base).host);
+    const isOwn = ownHosts.includes(url.host);
     if (!isOwn && !(url.protocol === 'https:' && graphHosts.has(url.hostname.toLowerCase()))) {
       throw invalidReference(`'${url.host}' is not a Microsoft Graph host.`);
     }

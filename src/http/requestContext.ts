@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
+import { getServiceBaseUrls, runsInAppService } from '../config/settings';
 
 export interface RequestIds {
   /** New per request. */
@@ -20,19 +21,27 @@ export function createRequestIds(request: HttpRequest): RequestIds {
   return { requestId, clientRequestId: requestId, clientChoseId: false };
 }
 
+const loopbackHosts = ['localhost', '127.0.0.1', '[::1]'];
+
 /**
- * The base URL the client used, for @odata.context, @odata.nextLink and Location. Behind a
- * local TLS proxy the forwarded headers say what the client saw.
+ * The base URL for @odata.context, @odata.nextLink and Location (SPEC 4). A request on the
+ * loopback host, outside Azure, is the local host: its own address, or what a local TLS proxy in front of it
+ * forwards. Anywhere else the base is one of the configured service base URLs
+ * (getServiceBaseUrls): the one the client named if it is one of them, else the first. The Host
+ * header alone never decides it: `Host: evil.example` must not move links or make
+ * `https://evil.example/...` references count as this service.
  */
 export function clientBaseUrl(request: HttpRequest): string {
   const url = new URL(request.url);
-  // Forwarded headers are trusted only from a local TLS proxy in front of a loopback host; in
-  // Azure the request URL is already what the client used, and a client must not rewrite links.
-  if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return `${url.protocol}//${url.host}`;
-  const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim();
-  const forwardedHost = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim();
-  const protocol = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : url.protocol.replace(':', '');
-  return `${protocol}://${validHost(forwardedHost) ?? url.host}`;
+  // In Azure no request comes from a loopback proxy, so a `Host: localhost` there is forged too.
+  if (!runsInAppService() && loopbackHosts.includes(url.hostname)) {
+    const forwardedProto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim();
+    const forwardedHost = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim();
+    const protocol = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : url.protocol.replace(':', '');
+    return `${protocol}://${validHost(forwardedHost) ?? url.host}`;
+  }
+  const configured = getServiceBaseUrls();
+  return configured.find((base) => new URL(base).host === url.host) ?? configured[0]!;
 }
 
 /** A forwarded host only if it is one (name or address, optional port) and nothing more. */
