@@ -1,4 +1,5 @@
 import { signedInUserId } from '../src/auth';
+import { assertMayListMembers, withoutHiddenParents } from '../src/auth/membershipVisibility';
 import { permissions } from '../src/auth/permissions';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { pageResult, readListOptions } from '../src/graph/listing';
@@ -22,14 +23,17 @@ export const listGroupRelations: HttpFunctionDefinition = {
       const { directory, memberships } = await getRepositories();
       const tenantId = request.caller.tenantId;
       const groupId = parseObjectId(request.request.params.groupId ?? '');
-      await getObjectOrNotFound(directory, tenantId, { id: groupId, expectedType: 'group' });
+      const group = await getObjectOrNotFound(directory, tenantId, { id: groupId, expectedType: 'group' });
       const relation = request.request.params.relation?.toLowerCase();
-      const page =
-        relation === 'members'
-          ? await memberships.listMembers(tenantId, groupId, options)
-          : relation === 'owners'
-            ? await memberships.listOwners(tenantId, groupId, options)
-            : await memberships.listMemberOf(tenantId, groupId, options);
+      let page;
+      if (relation === 'members') {
+        await assertMayListMembers(memberships, request.caller, group);
+        page = await memberships.listMembers(tenantId, groupId, options);
+      } else if (relation === 'owners') {
+        page = await memberships.listOwners(tenantId, groupId, options);
+      } else {
+        page = await withoutHiddenParents(memberships, request.caller, groupId, await memberships.listMemberOf(tenantId, groupId, options));
+      }
       return pageResult(request, page, options.select);
     },
   }),
@@ -49,7 +53,8 @@ export const listUserRelations: HttpFunctionDefinition = {
       const tenantId = request.caller.tenantId;
       const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
       await getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
-      return pageResult(request, await memberships.listMemberOf(tenantId, userId, options), options.select);
+      const page = await withoutHiddenParents(memberships, request.caller, userId, await memberships.listMemberOf(tenantId, userId, options));
+      return pageResult(request, page, options.select);
     },
   }),
 };
@@ -66,7 +71,9 @@ export const listMyRelations: HttpFunctionDefinition = {
       const options = readListOptions(request);
       const { memberships } = await getRepositories();
       const userId = signedInUserId(request.caller);
-      return pageResult(request, await memberships.listMemberOf(request.caller.tenantId, userId, options), options.select);
+      // The member itself sees its hidden groups; the call keeps every memberOf read on one rule.
+      const page = await withoutHiddenParents(memberships, request.caller, userId, await memberships.listMemberOf(request.caller.tenantId, userId, options));
+      return pageResult(request, page, options.select);
     },
   }),
 };
