@@ -373,6 +373,52 @@ const scenarios: Record<string, () => Promise<Call>> = {
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
 };
 
+/** A request the operation must refuse, the statuses it may answer, and a check that nothing was stored. */
+interface Refusal {
+  readonly call: Call;
+  readonly statuses: readonly number[];
+  readonly unchanged?: () => Promise<void>;
+}
+
+const expectNotFound = async (path: string) => expect([path, (await send('get', { path })).status]).toEqual([path, 404]);
+
+/**
+ * The two creates have no object in their path: they are refused for what their body names
+ * instead (a UPN that is taken; an owner that does not exist), and must not have created the
+ * object they were asked for.
+ */
+const bodyRefusals: Record<string, () => Promise<Refusal>> = {
+  CreateUser: async () => {
+    const taken = await service.createUser();
+    const id = randomUUID();
+    return {
+      call: { path: '/v1.0/users', body: { id, displayName: 'Second holder', userPrincipalName: taken.userPrincipalName } },
+      statuses: [400],
+      unchanged: () => expectNotFound(`/v1.0/users/${id}`),
+    };
+  },
+  CreateGroup: async () => {
+    const id = randomUUID();
+    const alias = `g${randomUUID().slice(0, 8)}`;
+    return {
+      call: { path: '/v1.0/groups', body: { id, displayName: alias, mailNickname: alias, mailEnabled: false, securityEnabled: true, 'owners@odata.bind': [odataId('users', randomUUID())] } },
+      statuses: [404],
+      unchanged: () => expectNotFound(`/v1.0/groups/${id}`),
+    };
+  },
+};
+
+async function refusalFor(documented: DocumentedOperation): Promise<Refusal> {
+  const byBody = bodyRefusals[documented.operation.operationId];
+  if (byBody !== undefined) return byBody();
+  const call = missingObjectCall(documented);
+  // /me paths are refused because the default token is an application's (400).
+  if (call.path === documented.path && !documented.path.startsWith('/v1.0/me')) {
+    throw new Error(`${documented.operation.operationId} names no object in its path: give it an entry in bodyRefusals.`);
+  }
+  return { call, statuses: [400, 404] };
+}
+
 /** The request with every `{id}` an object that does not exist, and /me with an app token. */
 function missingObjectCall(documented: DocumentedOperation): Call {
   const body = documented.method === 'post' ? { id: randomUUID() } : undefined;
@@ -423,10 +469,10 @@ describe.each(operationsOf(generated).map((documented) => [`${documented.operati
         expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
       });
 
-      it('answers an object that does not exist, or /me for an app, with a documented 400 or 404', async () => {
-        const call = missingObjectCall(documented);
-        if (call.path === documented.path && !documented.path.startsWith('/v1.0/me')) return; // nothing to miss (POST /users, /groups)
-        expectDocumentedError(documented, await send(documented.method, call), [400, 404]);
+      it('refuses a request naming what does not exist (or /me for an app) with a documented 400 or 404, and stores nothing', async () => {
+        const refusal = await refusalFor(documented);
+        expectDocumentedError(documented, await send(documented.method, refusal.call), refusal.statuses);
+        await refusal.unchanged?.();
       });
 
       it('answers a throttling store with the documented 429 and Retry-After', async () => {
