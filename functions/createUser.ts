@@ -4,6 +4,7 @@ import { createUserSchema } from '../src/directory/schemas';
 import { createdResult } from '../src/graph/entityResults';
 import { parseBody } from '../src/graph/validation';
 import { authenticated } from '../src/http/pipeline';
+import { noLookupErrors } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
@@ -22,4 +23,11 @@ export const createUser: HttpFunctionDefinition = {
       return createdResult(request, await createDirectoryUser(directory, request.caller, input));
     },
   }),
+  openApi: [{
+    path: '/v1.0/users', method: 'post', operationId: 'CreateUser', tag: 'Directory',
+    summary: 'Create a user',
+    description: "Creates a user in the caller's tenant. Give an id to mirror an existing Microsoft Entra object ID.",
+    body: { definition: 'NewUser', summary: 'User', description: 'The user to create.' },
+    success: { status: 201, description: 'Created: the new user, with a Location header.', definition: 'User', location: true }, errors: noLookupErrors,
+  }],
 };

@@ -3,6 +3,7 @@ import { permissions } from '../src/auth/permissions';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { entityResult } from '../src/graph/entityResults';
 import { authenticated } from '../src/http/pipeline';
+import { allErrors } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
@@ -20,6 +21,11 @@ export const getUser: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
     },
   }),
+  openApi: [{
+    path: '/v1.0/users/{userId}', method: 'get', operationId: 'GetUser', tag: 'Directory',
+    summary: 'Get a user', description: 'Gets a user by object ID or user principal name.',
+    success: { status: 200, description: 'OK: the user.', definition: 'User' }, errors: allErrors,
+  }],
 };
 
 /** GET /groups/{id}. */
@@ -36,6 +42,11 @@ export const getGroup: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' }));
     },
   }),
+  openApi: [{
+    path: '/v1.0/groups/{groupId}', method: 'get', operationId: 'GetGroup', tag: 'Directory',
+    summary: 'Get a group', description: 'Gets a group by object ID.',
+    success: { status: 200, description: 'OK: the group.', definition: 'Group' }, errors: allErrors,
+  }],
 };
 
 /** GET /me: the signed-in user. */
@@ -52,4 +63,9 @@ export const getMe: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
     },
   }),
+  openApi: [{
+    path: '/v1.0/me', method: 'get', operationId: 'GetMe', tag: 'Directory',
+    summary: 'Get the signed in user', description: 'Gets the user the connection signed in as. Needs a delegated (user) connection.',
+    success: { status: 200, description: 'OK: the signed-in user.', definition: 'User' }, errors: allErrors,
+  }],
 };

@@ -1,4 +1,5 @@
 import type { HttpHandler, HttpMethod } from '@azure/functions';
+import type { OperationMetadata } from '../src/openapi/operations';
 
 /** One HTTP-triggered function as functions/index.ts registers it and the local host serves it. */
 export interface HttpFunctionDefinition {
@@ -8,6 +9,12 @@ export interface HttpFunctionDefinition {
   /** Entra tokens are checked by the pipeline, so the host's function keys are not used. */
   readonly authLevel: 'anonymous';
   readonly handler: HttpHandler;
+  /**
+   * What GET /openapi.json and connector/ say about the function: one entry per documented path
+   * and method. Only the catch-all has none; src/openapi/document.ts refuses any other function
+   * without it, so a new function fails the OpenAPI tests until it is documented.
+   */
+  readonly openApi?: readonly OperationMetadata[];
 }
 
 /** Graph serves every route under both versions; ids are validated by handlers, not routes. */

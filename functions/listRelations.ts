@@ -4,6 +4,7 @@ import { permissions } from '../src/auth/permissions';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { pageResult, readListOptions } from '../src/graph/listing';
 import { authenticated } from '../src/http/pipeline';
+import { allErrors, groupPickerOperationId, noLookupErrors, pageOf } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
@@ -37,6 +38,33 @@ export const listGroupRelations: HttpFunctionDefinition = {
       return pageResult(request, page, options.select);
     },
   }),
+  openApi: [
+    {
+      path: '/v1.0/groups/{groupId}/members', method: 'get', operationId: 'ListGroupMembers', tag: 'Membership',
+      summary: 'List group members', description: 'Lists the direct members of the group, users and groups, a page at a time.',
+      success: pageOf('members'), errors: allErrors, paged: true,
+    },
+    {
+      path: '/v1.0/groups/{groupId}/members/microsoft.graph.user', method: 'get', operationId: 'ListGroupMemberUsers', tag: 'Membership',
+      summary: 'List group members that are users', description: 'Lists the direct members of the group that are users, a page at a time.',
+      success: pageOf('users'), errors: allErrors, paged: true,
+    },
+    {
+      path: '/v1.0/groups/{groupId}/members/microsoft.graph.group', method: 'get', operationId: 'ListGroupMemberGroups', tag: 'Membership',
+      summary: 'List group members that are groups', description: 'Lists the groups nested directly in the group, a page at a time.',
+      success: pageOf('groups'), errors: allErrors, paged: true,
+    },
+    {
+      path: '/v1.0/groups/{groupId}/owners', method: 'get', operationId: 'ListGroupOwners', tag: 'Membership',
+      summary: 'List group owners', description: 'Lists the owners of the group, a page at a time.',
+      success: pageOf('owners'), errors: allErrors, paged: true,
+    },
+    {
+      path: '/v1.0/groups/{groupId}/memberOf', method: 'get', operationId: 'ListGroupMemberOf', tag: 'Membership',
+      summary: 'List the groups a group belongs to', description: 'Lists the groups that the group is a direct member of, a page at a time.',
+      success: pageOf('groups'), errors: allErrors, paged: true,
+    },
+  ],
 };
 
 /** GET /users/{id or UPN}/memberOf | joinedGroups, optionally cast. */
@@ -57,6 +85,18 @@ export const listUserRelations: HttpFunctionDefinition = {
       return pageResult(request, page, options.select);
     },
   }),
+  openApi: [
+    {
+      path: '/v1.0/users/{userId}/memberOf', method: 'get', operationId: 'ListUserMemberOf', tag: 'Membership',
+      summary: 'List the groups a user belongs to', description: 'Lists the groups that the user is a direct member of, a page at a time.',
+      success: pageOf('groups'), errors: allErrors, paged: true,
+    },
+    {
+      path: '/v1.0/users/{userId}/joinedGroups', method: 'get', operationId: 'ListUserJoinedGroups', tag: 'Membership',
+      summary: 'List the groups a user joined', description: 'Lists the groups that the user is a direct member of (the same list as memberOf), a page at a time.',
+      success: pageOf('groups'), errors: allErrors, paged: true,
+    },
+  ],
 };
 
 /** GET /me/memberOf | joinedGroups, optionally cast. */
@@ -76,4 +116,17 @@ export const listMyRelations: HttpFunctionDefinition = {
       return pageResult(request, page, options.select);
     },
   }),
+  openApi: [
+    {
+      path: '/v1.0/me/memberOf', method: 'get', operationId: 'ListMyMemberOf', tag: 'Membership',
+      summary: 'List the groups I belong to', description: 'Lists the groups that the signed-in user is a direct member of, a page at a time. Needs a delegated (user) connection.',
+      success: pageOf('groups'), errors: noLookupErrors, paged: true,
+    },
+    {
+      // Also the source of every group picker (groupPickerOperationId).
+      path: '/v1.0/me/joinedGroups', method: 'get', operationId: groupPickerOperationId, tag: 'Membership',
+      summary: 'List the groups I joined', description: 'Lists the groups that the signed-in user is a direct member of (the same list as memberOf), a page at a time. Needs a delegated (user) connection.',
+      success: pageOf('groups'), errors: noLookupErrors, paged: true,
+    },
+  ],
 };

@@ -1,10 +1,19 @@
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
-import { buildOpenApiDocument } from './document';
+import { buildOpenApiDocument, publisherName } from './document';
 import { connectorReadme } from './readme';
 
 /** Placeholders in apiProperties.json that readme.md tells how to fill. */
 export const connectorClientIdPlaceholder = '{connector-app-client-id}';
 export const apiAppIdPlaceholder = '{api-app-id}';
+
+/**
+ * With GlobalPerConnector, Power Platform signs users in through a redirect URI of the
+ * connector's own, this one with the connector's ID; the shared
+ * https://global.consent.azure-apim.net/redirect stopped working for new connections in 2024.
+ * The form is the one certified connectors register (microsoft/PowerPlatformConnectors, e.g.
+ * certified-connectors/Highspot/apiProperties.json); the ID is known only once the connector exists.
+ */
+export const perConnectorRedirectUri = 'https://global.consent.azure-apim.net/redirect/{connectorId}';
 
 /**
  * connector/ as Power Platform's tooling expects it (the layout of microsoft/PowerPlatformConnectors):
@@ -16,10 +25,15 @@ export function connectorFiles(functions: readonly HttpFunctionDefinition[]): Re
   return {
     'apiDefinition.swagger.json': json(document),
     'apiProperties.json': json(apiProperties()),
-    'readme.md': connectorReadme(document, { clientId: connectorClientIdPlaceholder, apiAppId: apiAppIdPlaceholder }),
+    'readme.md': connectorReadme(document, { clientId: connectorClientIdPlaceholder, apiAppId: apiAppIdPlaceholder, redirectUri: perConnectorRedirectUri }),
   };
 }
 
+/**
+ * Valid against Power Platform's schema for this file (test/openapi/schemas, from
+ * microsoft/PowerPlatformConnectors): `aad` takes only resourceUri, loginUri and tenantId as
+ * custom parameters. No redirectUrl: with GlobalPerConnector the platform makes the URI itself.
+ */
 function apiProperties(): unknown {
   const resource = `api://${apiAppIdPlaceholder}`;
   return {
@@ -31,14 +45,12 @@ function apiProperties(): unknown {
             identityProvider: 'aad',
             clientId: connectorClientIdPlaceholder,
             scopes: [`${resource}/.default`],
-            redirectMode: 'Global',
-            redirectUrl: 'https://global.consent.azure-apim.net/redirect',
+            redirectMode: 'GlobalPerConnector',
             properties: { IsFirstParty: 'False', AzureActiveDirectoryResourceId: resource },
             customParameters: {
               loginUri: { value: 'https://login.microsoftonline.com' },
               tenantId: { value: 'common' },
               resourceUri: { value: resource },
-              enableOnbehalfOfLogin: { value: 'false' },
             },
           },
         },
@@ -50,8 +62,8 @@ function apiProperties(): unknown {
       },
       iconBrandColor: '#0078d4',
       capabilities: [],
-      publisher: 'Graph Group Membership maintainers',
-      stackOwner: 'Graph Group Membership maintainers',
+      publisher: publisherName,
+      stackOwner: publisherName,
     },
   };
 }

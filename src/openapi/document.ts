@@ -1,6 +1,6 @@
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 import { buildDefinitions } from './definitions';
-import { operationsByFunction, type OperationMetadata } from './operations';
+import { groupPickerOperationId, type OperationMetadata } from './operations';
 import { errorResponses, sharedParameters, successResponse } from './parts';
 import { expandRoute } from './routes';
 import type { OperationObject, ParameterObject, Reference, SwaggerDocument } from './swagger';
@@ -9,6 +9,19 @@ import type { OperationObject, ParameterObject, Reference, SwaggerDocument } fro
 export const placeholderHost = 'your-function-app.azurewebsites.net';
 export const securityScheme = 'oauth2-auth';
 
+/**
+ * The operator's own pages and address. The service runs in the operator's subscription and keeps
+ * its data there, so the website, privacy policy and contact that apply are the operator's:
+ * connector/readme.md lists these placeholders to replace (a test keeps the two in step).
+ */
+export const operatorPlaceholders = {
+  website: 'https://your-organization.example/graph-group-membership',
+  privacyPolicy: 'https://your-organization.example/privacy',
+  contactEmail: 'connector-admin@your-organization.example',
+} as const;
+
+export const publisherName = 'Graph Group Membership maintainers';
+
 const info = {
   title: 'Graph Group Membership',
   description:
@@ -16,6 +29,7 @@ const info = {
     'Every path is also served under /beta. Errors use the Graph error envelope; adds retried with the same ' +
     'Idempotency-Key or client-request-id within 24 hours get the first answer again.',
   version: '1.0',
+  contact: { name: publisherName, url: operatorPlaceholders.website, email: operatorPlaceholders.contactEmail },
 };
 
 /**
@@ -28,12 +42,14 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
   for (const definition of functions) {
     const expanded = expandRoute(definition.route);
     if (expanded.length === 0) continue; // the catch-all 404/405 function
-    const documented = operationsByFunction[definition.name];
-    if (documented === undefined) throw new Error(`Function '${definition.name}' (${definition.route}) has no entry in src/openapi/operations.ts.`);
+    const documented = definition.openApi;
+    if (documented === undefined || documented.length === 0) {
+      throw new Error(`Function '${definition.name}' (${definition.route}) has no openApi metadata on its definition.`);
+    }
     for (const operation of documented) {
       const route = expanded.find((candidate) => candidate.path === operation.path);
       if (route === undefined || !definition.methods.includes(operation.method.toUpperCase() as never)) {
-        throw new Error(`src/openapi/operations.ts: ${operation.operationId} (${operation.method.toUpperCase()} ${operation.path}) is not served by '${definition.name}'.`);
+        throw new Error(`Function '${definition.name}': its openApi entry ${operation.operationId} (${operation.method.toUpperCase()} ${operation.path}) is not a path and method it serves.`);
       }
       const variants = expanded.filter((candidate) => candidate.variant && candidate.path.startsWith(`${route.path}/`));
       const undocumentedVariants = variants.filter((variant) => !documented.some((other) => other.path === variant.path));
@@ -47,11 +63,12 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
     }
     for (const route of expanded) {
       if (!route.variant && !documented.some((operation) => operation.path === route.path)) {
-        throw new Error(`Function '${definition.name}' serves ${route.path}, which src/openapi/operations.ts does not document.`);
+        throw new Error(`Function '${definition.name}' serves ${route.path}, which its openApi metadata does not document.`);
       }
     }
   }
   assertUniqueOperationIds(paths);
+  assertGroupPickerSource(paths);
   return {
     swagger: '2.0',
     info,
@@ -80,7 +97,12 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
       { name: 'Directory', description: 'The users and groups that memberships connect.' },
       { name: 'Service', description: 'Readiness and this document.' },
     ],
-    'x-ms-connector-metadata': [{ propertyName: 'Categories', propertyValue: 'IT Operations;Productivity' }],
+    // The three entries certification asks for; Categories from its fixed list, ';'-separated.
+    'x-ms-connector-metadata': [
+      { propertyName: 'Website', propertyValue: operatorPlaceholders.website },
+      { propertyName: 'Privacy policy', propertyValue: operatorPlaceholders.privacyPolicy },
+      { propertyName: 'Categories', propertyValue: 'IT Operations;Productivity' },
+    ],
   };
 }
 
@@ -128,6 +150,14 @@ const errorResponseName: Record<number, string> = {
   429: 'TooManyRequests',
   503: 'ServiceUnavailable',
 };
+
+/** The group pickers call this operation: it must exist, list groups, and not need a picked value itself. */
+function assertGroupPickerSource(paths: SwaggerDocument['paths']): void {
+  const source = Object.entries(paths).flatMap(([path, item]) => Object.values(item).map((operation) => ({ path, operation })))
+    .find(({ operation }) => operation.operationId === groupPickerOperationId);
+  if (source === undefined) throw new Error(`The group picker's operation ${groupPickerOperationId} is not in the document.`);
+  if (/\{\w+\}/.test(source.path)) throw new Error(`The group picker's operation ${groupPickerOperationId} (${source.path}) takes a path parameter.`);
+}
 
 function assertUniqueOperationIds(paths: SwaggerDocument['paths']): void {
   const seen = new Set<string>();

@@ -1,19 +1,28 @@
 import { errorCodes } from '../http/errors';
-import type { OperationMetadata } from './operations';
+import { groupPickerOperationId, type OperationMetadata } from './operations';
 import type { HeaderObject, ParameterObject, ResponseObject } from './swagger';
+
+/**
+ * Path values are encoded once: a user principal name may hold `#`, `'` or `^`, which the
+ * connector must send percent-encoded, and the service decodes once (Power Platform's
+ * x-ms-url-encoding, https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions).
+ */
+const singleEncoding = { 'x-ms-url-encoding': 'single' } as const;
 
 /** Parameters shared by several operations (`#/parameters/...`). */
 export const sharedParameters: Record<string, ParameterObject> = {
   groupId: {
-    name: 'groupId', in: 'path', required: true, type: 'string',
-    description: 'The object ID (a GUID) of the group.', 'x-ms-summary': 'Group ID',
+    name: 'groupId', in: 'path', required: true, type: 'string', ...singleEncoding,
+    description: 'The object ID (a GUID) of the group. The picker lists the groups you belong to; any other ID may be typed in.',
+    'x-ms-summary': 'Group ID',
+    'x-ms-dynamic-values': { operationId: groupPickerOperationId, 'value-collection': 'value', 'value-path': 'id', 'value-title': 'displayName' },
   },
   userId: {
-    name: 'userId', in: 'path', required: true, type: 'string',
+    name: 'userId', in: 'path', required: true, type: 'string', ...singleEncoding,
     description: 'The object ID (a GUID) or the user principal name of the user.', 'x-ms-summary': 'User ID or UPN',
   },
   memberId: {
-    name: 'memberId', in: 'path', required: true, type: 'string',
+    name: 'memberId', in: 'path', required: true, type: 'string', ...singleEncoding,
     description: 'The object ID (a GUID) of the member to remove.', 'x-ms-summary': 'Member ID',
   },
   top: {

@@ -41,6 +41,18 @@ export interface ParameterObject {
   description: string;
   'x-ms-summary': string;
   'x-ms-visibility'?: Visibility;
+  /** Path parameters only: how often the value is percent-encoded. */
+  'x-ms-url-encoding'?: 'single' | 'double';
+  /** A picker: the values come from another operation's answer. */
+  'x-ms-dynamic-values'?: DynamicValues;
+}
+
+/** https://learn.microsoft.com/connectors/custom-connectors/openapi-extensions#use-dynamic-values */
+export interface DynamicValues {
+  operationId: string;
+  'value-collection': string;
+  'value-path': string;
+  'value-title': string;
 }
 
 export interface HeaderObject {
@@ -73,7 +85,7 @@ export type HttpVerb = 'get' | 'post' | 'delete';
 
 export interface SwaggerDocument {
   swagger: '2.0';
-  info: { title: string; description: string; version: string; contact?: Record<string, string> };
+  info: { title: string; description: string; version: string; contact: { name: string; url: string; email: string } };
   host: string;
   basePath: string;
   schemes: string[];

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpFunctions } from '../../functions/catalog';
 import { graphRoute, optionalRef } from '../../functions/httpFunction';
-import { connectorFiles } from '../../src/openapi/connector';
-import { buildOpenApiDocument, placeholderHost } from '../../src/openapi/document';
+import { apiAppIdPlaceholder, connectorClientIdPlaceholder, connectorFiles, perConnectorRedirectUri } from '../../src/openapi/connector';
+import { buildOpenApiDocument, operatorPlaceholders, placeholderHost } from '../../src/openapi/document';
 import { expandRoute } from '../../src/openapi/routes';
 import { caseFoldPattern } from '../../src/openapi/schemaConversion';
 import { servedOpenApiDocument } from '../../src/openapi/served';
@@ -100,11 +100,16 @@ describe('the generator', () => {
     expect(caseFoldPattern('^id\\x41$')).toBe('^[iI][dD]\\x41$');
   });
 
-  it('refuses a function it has no documentation for, or a documented path that no route serves', () => {
-    const extra = { ...httpFunctions[0]!, name: 'listThings', route: graphRoute('things'), methods: ['GET'] as const };
-    expect(() => buildOpenApiDocument([...httpFunctions, extra])).toThrow(/'listThings'.*has no entry/);
+  it("reads each function's metadata from its definition, and refuses a function without it or a path no route serves", () => {
+    const byName = (name: string) => httpFunctions.find((definition) => definition.name === name)!;
+    expect(generated.paths['/v1.0/groups/{groupId}']?.get).toMatchObject({ operationId: byName('getGroup').openApi![0]!.operationId, summary: byName('getGroup').openApi![0]!.summary });
+    const extra = { ...httpFunctions[0]!, name: 'listThings', route: graphRoute('things'), methods: ['GET'] as const, openApi: undefined };
+    expect(() => buildOpenApiDocument([...httpFunctions, extra])).toThrow(/'listThings'.*has no openApi metadata/);
+    expect(() => buildOpenApiDocument([...httpFunctions, { ...extra, openApi: [] }])).toThrow(/'listThings'.*has no openApi metadata/);
     const moved = httpFunctions.map((definition) => (definition.name === 'getGroup' ? { ...definition, route: graphRoute('teams/{groupId}') } : definition));
-    expect(() => buildOpenApiDocument(moved)).toThrow(/GetGroup .* is not served by 'getGroup'/);
+    expect(() => buildOpenApiDocument(moved)).toThrow(/'getGroup': its openApi entry GetGroup .* is not a path and method it serves/);
+    const partial = httpFunctions.map((definition) => (definition.name === 'listMyRelations' ? { ...definition, openApi: definition.openApi!.slice(0, 1) } : definition));
+    expect(() => buildOpenApiDocument(partial)).toThrow(/'listMyRelations' serves \/v1\.0\/me\/joinedGroups, which its openApi metadata does not document/);
   });
 });
 
@@ -129,23 +134,32 @@ describe('connector/', () => {
     expect(first['apiDefinition.swagger.json']).toBe(`${JSON.stringify(JSON.parse(first['apiDefinition.swagger.json']!), null, 2)}\n`);
   });
 
-  it('signs in with Microsoft Entra ID (aad) through the global redirect', () => {
+  it('signs in with Microsoft Entra ID (aad) through a per-connector redirect URI', () => {
     const { token } = JSON.parse(committed('apiProperties.json')).properties.connectionParameters;
     expect(token.type).toBe('oauthSetting');
     expect(token.oAuthSettings).toMatchObject({
       identityProvider: 'aad',
-      redirectMode: 'Global',
+      redirectMode: 'GlobalPerConnector',
       customParameters: { loginUri: { value: 'https://login.microsoftonline.com' }, tenantId: { value: 'common' } },
     });
     expect(token.oAuthSettings.scopes).toEqual([expect.stringMatching(/^api:\/\/.+\/\.default$/)]);
   });
 
-  it('readme.md tells how to import, register the app, and retry', () => {
+  it('readme.md tells how to import, register the app (per-connector redirect URI, multi-tenant for common), and retry', () => {
     const readme = committed('readme.md');
     expect(readme).toContain('paconn create --api-def apiDefinition.swagger.json --api-prop apiProperties.json');
-    expect(readme).toContain('https://global.consent.azure-apim.net/redirect');
+    expect(readme).toContain(perConnectorRedirectUri);
+    expect(perConnectorRedirectUri).toBe('https://global.consent.azure-apim.net/redirect/{connectorId}');
+    expect(readme).toMatch(/multi-tenant\): `apiProperties\.json` signs in with tenant\s+ID `common`/);
     expect(readme).toContain('Idempotency-Key');
     for (const { operation } of operationsOf(generated)) expect(readme).toContain(`(\`${operation.operationId}\`)`);
+  });
+
+  it('readme.md lists every placeholder the files hold', () => {
+    const readme = committed('readme.md');
+    const files = committed('apiProperties.json') + committed('apiDefinition.swagger.json');
+    const placeholders = [connectorClientIdPlaceholder, apiAppIdPlaceholder, placeholderHost, ...Object.values(operatorPlaceholders)];
+    for (const placeholder of placeholders) expect([placeholder, files.includes(placeholder), readme.includes(placeholder)]).toEqual([placeholder, true, true]);
   });
 });
 
@@ -166,9 +180,9 @@ describe('connector rules', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('has sentence-case summaries and descriptions that end with a period', () => {
+  it('has summaries in the certification wording (sentence case; letters, digits, spaces, parentheses) and descriptions that end with a period', () => {
     const bad = operationsOf(definition).flatMap(({ operation }) => [
-      ...(isSentenceCase(operation.summary) && operation.summary.length <= 80 ? [] : [`summary '${operation.summary}'`]),
+      ...(isSentenceCase(operation.summary) && /^[A-Za-z0-9() ]{1,80}$/.test(operation.summary) ? [] : [`summary '${operation.summary}'`]),
       ...(operation.description.endsWith('.') ? [] : [`description of ${operation.operationId}`]),
     ]);
     expect(bad).toEqual([]);
@@ -183,7 +197,7 @@ describe('connector rules', () => {
     expect(bad).toEqual([]);
   });
 
-  it('gives every body and response property a Title Case x-ms-summary', () => {
+  it('gives every body and response property a Title Case x-ms-summary and a description', () => {
     const bad: string[] = [];
     for (const { operation } of operationsOf(definition)) {
       const schemas: [string, SchemaObject | undefined][] = [
@@ -194,6 +208,7 @@ describe('connector rules', () => {
         if (schema === undefined) continue;
         for (const property of propertiesOf(schema, where)) {
           if (!isTitleCase(property.schema['x-ms-summary'] ?? '')) bad.push(`${property.at}: '${property.schema['x-ms-summary']}'`);
+          if (!property.schema.description) bad.push(`${property.at}: no description`);
         }
       }
     }
@@ -215,6 +230,67 @@ describe('connector rules', () => {
       if (operation.operationId.startsWith('Add')) expect(names).toContain('Idempotency-Key');
       expect(headers.every((parameter) => parameter['x-ms-visibility'] === 'advanced')).toBe(true);
     }
+  });
+
+  it('encodes every path parameter once (x-ms-url-encoding single)', () => {
+    const pathParameters = operationsOf(definition).flatMap(({ operation }) => parametersOf(operation).filter((parameter) => parameter.in === 'path').map((parameter) => [operation.operationId, parameter.name, parameter['x-ms-url-encoding']]));
+    expect(pathParameters.length).toBeGreaterThan(10);
+    expect(pathParameters.filter(([, , encoding]) => encoding !== 'single')).toEqual([]);
+  });
+
+  it('names a website, a privacy policy and categories from the certification list, and a contact', () => {
+    const metadata = Object.fromEntries(definition['x-ms-connector-metadata'].map(({ propertyName, propertyValue }) => [propertyName, propertyValue]));
+    expect(Object.keys(metadata)).toEqual(['Website', 'Privacy policy', 'Categories']);
+    expect([URL.canParse(metadata.Website!), URL.canParse(metadata['Privacy policy']!)]).toEqual([true, true]);
+    const certificationCategories = ['AI', 'Business Management', 'Business Intelligence', 'Collaboration', 'Commerce', 'Communication', 'Content and Files', 'Finance', 'Data', 'Human Resources', 'Internet of Things', 'IT Operations', 'Lifestyle and Entertainment', 'Marketing', 'Productivity', 'Sales and CRM', 'Security', 'Social Media', 'Website'];
+    expect(metadata.Categories!.split(';').filter((category) => !certificationCategories.includes(category))).toEqual([]);
+    expect(definition.info.contact).toEqual({ name: expect.any(String), url: metadata.Website, email: expect.stringMatching(/^[^@\s]+@[^@\s]+\.[a-z]+$/) });
+  });
+
+  it('offers a group picker on every group ID, filled by a list of groups that needs no other input', () => {
+    const groupIds = operationsOf(definition).flatMap(({ operation }) => parametersOf(operation).filter((parameter) => parameter.name === 'groupId').map((parameter) => ({ operation, parameter })));
+    expect(groupIds.length).toBeGreaterThan(5);
+    for (const { parameter } of groupIds) {
+      expect(parameter['x-ms-dynamic-values']).toEqual({ operationId: 'ListMyJoinedGroups', 'value-collection': 'value', 'value-path': 'id', 'value-title': 'displayName' });
+    }
+    const source = operationsOf(definition).find(({ operation }) => operation.operationId === 'ListMyJoinedGroups')!;
+    expect(source.method).toBe('get');
+    expect(parametersOf(source.operation).filter((parameter) => parameter.required)).toEqual([]);
+    const listed = responsesOf(source.operation)['200']!.schema!.properties!.value!;
+    expect(listed.type).toBe('array');
+    expect(Object.keys(listed.items!.properties!)).toEqual(expect.arrayContaining(['id', 'displayName']));
+  });
+});
+
+describe('the connector as a client uses it', () => {
+  it('group picker: lists the signed-in user\'s groups by name, and a picked ID works in an action', async () => {
+    const [user, group] = await Promise.all([service.createUser(), service.createGroup({ displayName: 'Picker Readers' })]);
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    const parameter = served.parameters.groupId!;
+    const picker = parameter['x-ms-dynamic-values']!;
+    const source = operationsOf(served).find(({ operation }) => operation.operationId === picker.operationId)!;
+    const token = await asUser(user.id);
+    const listed = await send(source.method, { path: source.path, token });
+    expect(listed.status).toBe(200);
+    const choices = (listed.json[picker['value-collection']] as Record<string, unknown>[]).map((item) => [item[picker['value-path']], item[picker['value-title']]]);
+    expect(choices).toEqual([[group.id, 'Picker Readers']]);
+    const getGroup = operationsOf(served).find(({ operation }) => operation.operationId === 'GetGroup')!;
+    const picked = await send(getGroup.method, { path: getGroup.path.replace('{groupId}', encodeURIComponent(String(choices[0]![0]))), token: await service.userToken(user.id, ['Group.Read.All']) });
+    expect([picked.status, picked.json.id]).toEqual([200, group.id]);
+  });
+
+  it("path values encoded once: a UPN with #, ' and ^ reaches the user and adds it to a group", async () => {
+    const userPrincipalName = `o'neil#ops^${randomUUID().slice(0, 6)}@contoso.example`;
+    const [user, group] = await Promise.all([service.createUser({ userPrincipalName }), service.createGroup()]);
+    // encodeURIComponent leaves ' as it is; a stricter encoder writes %27: both are one encoding.
+    for (const encoded of [encodeURIComponent(userPrincipalName), encodeURIComponent(userPrincipalName).replace(/'/g, '%27')]) {
+      const found = await send('get', { path: `/v1.0/users/${encoded}` });
+      expect([found.status, found.json.id, found.json.userPrincipalName]).toEqual([200, user.id, userPrincipalName]);
+    }
+    const added = await send('post', { path: `/v1.0/users/${encodeURIComponent(userPrincipalName)}/joinedGroups/$ref`, body: { id: group.id } });
+    expect(added.status).toBe(201);
+    const members = await send('get', { path: `/v1.0/groups/${group.id}/members` });
+    expect(members.json.value.map((member: { id: string }) => member.id)).toEqual([user.id]);
   });
 });
 
@@ -297,6 +373,52 @@ const scenarios: Record<string, () => Promise<Call>> = {
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
 };
 
+/** A request the operation must refuse, the statuses it may answer, and a check that nothing was stored. */
+interface Refusal {
+  readonly call: Call;
+  readonly statuses: readonly number[];
+  readonly unchanged?: () => Promise<void>;
+}
+
+const expectNotFound = async (path: string) => expect([path, (await send('get', { path })).status]).toEqual([path, 404]);
+
+/**
+ * The two creates have no object in their path: they are refused for what their body names
+ * instead (a UPN that is taken; an owner that does not exist), and must not have created the
+ * object they were asked for.
+ */
+const bodyRefusals: Record<string, () => Promise<Refusal>> = {
+  CreateUser: async () => {
+    const taken = await service.createUser();
+    const id = randomUUID();
+    return {
+      call: { path: '/v1.0/users', body: { id, displayName: 'Second holder', userPrincipalName: taken.userPrincipalName } },
+      statuses: [400],
+      unchanged: () => expectNotFound(`/v1.0/users/${id}`),
+    };
+  },
+  CreateGroup: async () => {
+    const id = randomUUID();
+    const alias = `g${randomUUID().slice(0, 8)}`;
+    return {
+      call: { path: '/v1.0/groups', body: { id, displayName: alias, mailNickname: alias, mailEnabled: false, securityEnabled: true, 'owners@odata.bind': [odataId('users', randomUUID())] } },
+      statuses: [404],
+      unchanged: () => expectNotFound(`/v1.0/groups/${id}`),
+    };
+  },
+};
+
+async function refusalFor(documented: DocumentedOperation): Promise<Refusal> {
+  const byBody = bodyRefusals[documented.operation.operationId];
+  if (byBody !== undefined) return byBody();
+  const call = missingObjectCall(documented);
+  // /me paths are refused because the default token is an application's (400).
+  if (call.path === documented.path && !documented.path.startsWith('/v1.0/me')) {
+    throw new Error(`${documented.operation.operationId} names no object in its path: give it an entry in bodyRefusals.`);
+  }
+  return { call, statuses: [400, 404] };
+}
+
 /** The request with every `{id}` an object that does not exist, and /me with an app token. */
 function missingObjectCall(documented: DocumentedOperation): Call {
   const body = documented.method === 'post' ? { id: randomUUID() } : undefined;
@@ -347,10 +469,10 @@ describe.each(operationsOf(generated).map((documented) => [`${documented.operati
         expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
       });
 
-      it('answers an object that does not exist, or /me for an app, with a documented 400 or 404', async () => {
-        const call = missingObjectCall(documented);
-        if (call.path === documented.path && !documented.path.startsWith('/v1.0/me')) return; // nothing to miss (POST /users, /groups)
-        expectDocumentedError(documented, await send(documented.method, call), [400, 404]);
+      it('refuses a request naming what does not exist (or /me for an app) with a documented 400 or 404, and stores nothing', async () => {
+        const refusal = await refusalFor(documented);
+        expectDocumentedError(documented, await send(documented.method, refusal.call), refusal.statuses);
+        await refusal.unchanged?.();
       });
 
       it('answers a throttling store with the documented 429 and Retry-After', async () => {
