@@ -2,8 +2,8 @@
 // (Function App on Flex Consumption), its Cosmos DB account, host storage and monitoring.
 // Subscription-scoped so that azd creates the resource group itself (rg-<environment name>).
 //
-// Nothing here holds a secret: every service-to-service call uses the Function App's
-// system-assigned managed identity (see app/rbac.bicep).
+// Nothing here holds a secret: every service-to-service call uses the app's user-assigned managed
+// identity (app/identity.bicep), whose roles (app/rbac.bicep) are granted before the app exists.
 
 targetScope = 'subscription'
 
@@ -28,8 +28,8 @@ param entraTenantIds string = ''
 @description('Accepted token audiences, comma list (ENTRA_AUDIENCE): api://{appId}, {appId} of the API\'s app registration.')
 param entraAudience string
 
-@description('Entra ID authority whose OpenID metadata lists the token signing keys (ENTRA_AUTHORITY).')
-param entraAuthority string = 'https://login.microsoftonline.com'
+@description('Entra ID authority whose OpenID metadata lists the token signing keys (ENTRA_AUTHORITY). Empty means the login endpoint of the cloud this deployment runs in.')
+param entraAuthority string = ''
 
 @minLength(1)
 @description('Cosmos DB database name (COSMOS_DATABASE).')
@@ -46,10 +46,24 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 // and locally an empty value means "use the development issuer"): default to the deploying tenant.
 var allowedTenantIds = empty(entraTenantIds) ? tenant().tenantId : entraTenantIds
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+// The cloud's own login endpoint rather than a hard-coded public-cloud host (linter rule
+// no-hardcoded-env-urls), so sovereign clouds work unchanged. It ends in '/', which the app strips.
+var authority = empty(entraAuthority) ? environment().authentication.loginEndpoint : entraAuthority
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
   location: location
   tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-api-${resourceToken}'
+    location: location
+    tags: tags
+  }
 }
 
 module monitoring 'app/monitoring.bicep' = {
@@ -85,6 +99,19 @@ module cosmos 'app/cosmos.bicep' = {
   }
 }
 
+// Roles first, app second: the app module waits for them (dependsOn), so its first start, with
+// identity-based host storage and Cosmos DB, already has the rights it needs.
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    identityName: identity.outputs.name
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    cosmosAccountName: cosmos.outputs.accountName
+  }
+}
+
 module api 'app/function-app.bicep' = {
   name: 'api'
   scope: rg
@@ -93,26 +120,19 @@ module api 'app/function-app.bicep' = {
     planName: 'plan-${resourceToken}'
     location: location
     tags: tags
+    identityName: identity.outputs.name
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
-    entraAuthority: entraAuthority
+    entraAuthority: authority
     entraTenantIds: allowedTenantIds
     entraAudience: entraAudience
   }
-}
-
-module rbac 'app/rbac.bicep' = {
-  name: 'rbac'
-  scope: rg
-  params: {
-    functionAppName: api.outputs.name
-    storageAccountName: storage.outputs.name
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
-    cosmosAccountName: cosmos.outputs.accountName
-  }
+  dependsOn: [
+    rbac
+  ]
 }
 
 // azd stores these in .azure/<env>/.env.

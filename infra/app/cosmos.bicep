@@ -24,12 +24,44 @@ param databaseName string
 
 // Both containers use a synthetic partition key /pk (e.g. "{tid}|group|{id}") so that every read
 // the API makes is a single-partition read. See DESIGN.md, "The membership-edge repository".
-var containerNames = [
-  'directory'
-  'memberships'
+//
+// Each container indexes only the paths some query filters on, and nothing else: the default
+// policy indexes every path of every item, which here would mean every property of every far-object
+// snapshot (`far`) on every edge write, paid in request units and never used. `id` and `_ts` are
+// indexed whatever the policy says; a point read by id and partition key needs no index at all.
+// https://learn.microsoft.com/azure/cosmos-db/index-policy#include-exclude-strategy
+var containers = [
+  {
+    // Users, groups and the userPrincipalName claims: the app only reads them by id and partition
+    // key (src/directory/directoryRepository.ts) and never queries them, so no path is indexed.
+    name: 'directory'
+    includedPaths: []
+  }
+  {
+    // Membership edges. The queries (src/membership/membershipRepository.ts, reconciler.ts,
+    // src/tools/checkConsistency.ts; test/infra checks this list against them) filter on:
+    // - pk: list a partition (members, memberOf, owners), optionally with farType ($filter on type);
+    // - kind: the reconciler's and the consistency check's cross-partition scans ('member'/'memberOf');
+    // - tenantId: the consistency check limited to one tenant.
+    name: 'memberships'
+    includedPaths: [
+      {
+        path: '/pk/?'
+      }
+      {
+        path: '/kind/?'
+      }
+      {
+        path: '/farType/?'
+      }
+      {
+        path: '/tenantId/?'
+      }
+    ]
+  }
 ]
 
-resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+resource account 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' = {
   name: accountName
   location: location
   tags: tags
@@ -59,7 +91,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   }
 }
 
-resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-04-15' = {
   parent: account
   name: databaseName
   properties: {
@@ -69,13 +101,13 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
-  for containerName in containerNames: {
+resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-04-15' = [
+  for container in containers: {
     parent: database
-    name: containerName
+    name: container.name
     properties: {
       resource: {
-        id: containerName
+        id: container.name
         partitionKey: {
           paths: [
             '/pk'
@@ -86,6 +118,17 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
         // TTL on, with no default expiry: only items that carry their own `ttl` expire (such as
         // the 24-hour idempotency records of SPEC.md section 4); everything else lives forever.
         defaultTtl: -1
+        indexingPolicy: {
+          indexingMode: 'consistent'
+          automatic: true
+          includedPaths: container.includedPaths
+          // Everything else, the far-object snapshots included.
+          excludedPaths: [
+            {
+              path: '/*'
+            }
+          ]
+        }
       }
     }
   }

@@ -1,7 +1,8 @@
-// The API: a Linux Function App on the Flex Consumption plan, running Node.js 20.
+// The API: a Linux Function App on the Flex Consumption plan, running Node.js 22.
 //
-// The app has a system-assigned managed identity and no secrets in its settings: storage, Cosmos DB
-// and Application Insights are all reached with that identity (roles in rbac.bicep). Callers are
+// The app runs as a user-assigned managed identity (identity.bicep) and has no secrets in its
+// settings: the deployment package, host storage, Cosmos DB and Application Insights are all reached
+// with that identity, whose roles (rbac.bicep) exist before this app does. Callers are
 // authenticated by the app itself (Entra ID bearer tokens, SPEC.md section 2), so App Service
 // authentication ("Easy Auth") is left off and every HTTP function is anonymous at the host level.
 
@@ -16,6 +17,9 @@ param location string
 
 @description('Tags applied to the plan and the app.')
 param tags object
+
+@description('Name of the user-assigned identity the app runs as (identity.bicep).')
+param identityName string
 
 @description('Name of the host storage account (storage.bicep).')
 param storageAccountName string
@@ -41,8 +45,11 @@ param entraTenantIds string
 @description('ENTRA_AUDIENCE: accepted token audiences, comma separated.')
 param entraAudience string
 
+// Node.js 20 reached end of life on 2026-04-30; the code still runs on 20 (package.json engines),
+// which is what local machines may have.
+// https://learn.microsoft.com/azure/azure-functions/supported-languages
 @description('Node.js major version for the Flex runtime.')
-param nodeVersion string = '20'
+param nodeVersion string = '22'
 
 @description('Memory per instance, in MB (Flex offers 512, 2048 and 4096).')
 @allowed([
@@ -57,11 +64,15 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -75,14 +86,17 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   // azd finds the app to deploy the `api` service (azure.yaml) to by this tag.
   tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
   }
   properties: {
     serverFarmId: plan.id
@@ -94,7 +108,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
-            type: 'SystemAssignedIdentity'
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
           }
         }
       }
@@ -114,7 +129,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       // Names the app reads: src/config/settings.ts (test/infra/infra.test.ts keeps the two in step).
       appSettings: [
         // Identity-based host storage: account name + managed identity instead of a connection
-        // string, because the account does not accept shared keys.
+        // string, because the account does not accept shared keys; __clientId picks the
+        // user-assigned identity (without it the host would look for a system-assigned one).
+        // https://learn.microsoft.com/azure/azure-functions/functions-reference#common-properties-for-identity-based-connections
         {
           name: 'AzureWebJobsStorage__accountName'
           value: storage.name
@@ -124,13 +141,18 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: 'managedidentity'
         }
         {
+          name: 'AzureWebJobsStorage__clientId'
+          value: identity.properties.clientId
+        }
+        {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
           value: applicationInsightsConnectionString
         }
-        // Send telemetry with the system-assigned identity (the component has local auth off).
+        // Send telemetry with the user-assigned identity (the component has local auth off).
+        // https://learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication#environment-variable-configuration
         {
           name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-          value: 'Authorization=AAD'
+          value: 'ClientId=${identity.properties.clientId};Authorization=AAD'
         }
         {
           name: 'ENTRA_AUTHORITY'
@@ -144,8 +166,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'ENTRA_AUDIENCE'
           value: entraAudience
         }
-        // No COSMOS_KEY: its absence makes the app use its managed identity (@azure/identity),
-        // and the account has local (key) auth disabled anyway.
+        // No COSMOS_KEY: its absence makes the app sign in with DefaultAzureCredential
+        // (@azure/identity), and the account has local (key) auth disabled anyway. That credential
+        // takes the user-assigned identity's client id from AZURE_CLIENT_ID by itself
+        // (https://learn.microsoft.com/javascript/api/@azure/identity/defaultazurecredential).
+        {
+          name: 'AZURE_CLIENT_ID'
+          value: identity.properties.clientId
+        }
         {
           name: 'COSMOS_ENDPOINT'
           value: cosmosEndpoint

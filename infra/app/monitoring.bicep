@@ -16,7 +16,7 @@ param logAnalyticsName string
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
 
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
   name: logAnalyticsName
   location: location
   tags: tags

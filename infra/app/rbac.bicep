@@ -1,13 +1,11 @@
-// Role assignments for the Function App's system-assigned identity. They live in their own module,
-// after the app exists, because the app's settings need the other resources (Cosmos DB endpoint,
-// storage name) while these assignments need the app's principal id: putting them here avoids a
-// dependency cycle.
+// Data-plane rights of the app's user-assigned identity (identity.bicep). main.bicep deploys this
+// module before the Function App, so the app's first start already has them.
 //
 // Built-in role definition ids:
 // https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 
-@description('The Function App whose system-assigned identity receives the roles.')
-param functionAppName string
+@description('The user-assigned identity that receives the roles (identity.bicep).')
+param identityName string
 
 @description('Host storage account (storage.bicep).')
 param storageAccountName string
@@ -18,16 +16,17 @@ param applicationInsightsName string
 @description('Cosmos DB account (cosmos.bicep).')
 param cosmosAccountName string
 
-// What the Functions host needs on its AzureWebJobsStorage account when connecting by identity;
-// Blob Data Owner also covers reading the Flex deployment package.
+// What the Functions host needs on its AzureWebJobsStorage account when it connects with an
+// identity and runs only HTTP and timer triggers:
+// - Blob Data Owner: host keys, the timer's singleton locks and schedule status, and reading the
+//   Flex deployment package (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity);
+// - Table Data Contributor: the host's diagnostic-events table, which it creates and writes and
+//   otherwise logs a 403 every few minutes (Azure/azure-functions-host#10995, #10996).
+// No queue role: queues serve blob/queue triggers and Durable Functions, none of which the app has.
 var storageRoles = [
   {
     roleName: 'Storage Blob Data Owner'
     roleDefinitionId: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  }
-  {
-    roleName: 'Storage Queue Data Contributor'
-    roleDefinitionId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   }
   {
     roleName: 'Storage Table Data Contributor'
@@ -40,14 +39,15 @@ var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 // Cosmos DB data-plane roles are not Azure RBAC roles: they are assigned on the account itself.
 // 00000000-0000-0000-0000-000000000002 is the built-in "Cosmos DB Built-in Data Contributor"
-// (read and write items; no account or container management).
+// (read and write items, read metadata; no account or container management).
 // https://learn.microsoft.com/azure/cosmos-db/how-to-setup-rbac
+var cosmosDataContributorRoleId = '00000000-0000-0000-0000-000000000002'
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
-  name: functionAppName
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
 
@@ -55,17 +55,17 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-resource cosmosAccount 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
+resource cosmosAccount 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' existing = {
   name: cosmosAccountName
 }
 
 resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in storageRoles: {
-    name: guid(storage.id, functionApp.id, role.roleDefinitionId)
+    name: guid(storage.id, identity.id, role.roleDefinitionId)
     scope: storage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.roleDefinitionId)
-      principalId: functionApp.identity.principalId
+      principalId: identity.properties.principalId
       // Set explicitly so a just-created identity does not fail the assignment while Entra ID
       // replicates it.
       principalType: 'ServicePrincipal'
@@ -75,22 +75,22 @@ resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04
 ]
 
 resource monitoringMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(applicationInsights.id, functionApp.id, monitoringMetricsPublisherRoleId)
+  name: guid(applicationInsights.id, identity.id, monitoringMetricsPublisherRoleId)
   scope: applicationInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
-    principalId: functionApp.identity.principalId
+    principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     description: 'Monitoring Metrics Publisher: Entra ID-authenticated telemetry'
   }
 }
 
-resource cosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+resource cosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2025-04-15' = {
   parent: cosmosAccount
-  name: guid(cosmosAccount.id, functionApp.id, '00000000-0000-0000-0000-000000000002')
+  name: guid(cosmosAccount.id, identity.id, cosmosDataContributorRoleId)
   properties: {
-    roleDefinitionId: '${cosmosAccount.id}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002'
-    principalId: functionApp.identity.principalId
+    roleDefinitionId: '${cosmosAccount.id}/sqlRoleDefinitions/${cosmosDataContributorRoleId}'
+    principalId: identity.properties.principalId
     scope: cosmosAccount.id
   }
 }
