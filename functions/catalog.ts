@@ -14,9 +14,14 @@ import { createNotFound } from './notFound';
 import { removeMember } from './removeMember';
 
 /**
- * Every HTTP-triggered function, in registration order. The real host matches routes in this
- * order, so no two routes of one method may capture each other's requests (see DESIGN.md);
- * test/http/routes.test.ts checks that for every pair.
+ * Every HTTP-triggered function. The order here does not matter and must not: the host tries
+ * routes in the order of their functions' names (OrdinalIgnoreCase), not in registration order,
+ * with no specificity rule (src/http/routeTemplate.ts, inHostOrder, cites the host's code and
+ * azure-functions-host#9876, azure-functions-nodejs-library#300). So no two routes of one method
+ * may both match a request, the catch-alls included (functions/notFound.ts gives each a regex that
+ * refuses every path its methods serve). test/http/routes.test.ts checks it: every function's
+ * sample requests against the whole catalogue in the host's order, in reverse, and with the
+ * catch-alls renamed to sort first.
  */
 const routed: readonly HttpFunctionDefinition[] = [
   // The documented POSTs (SPEC S1–S5).
@@ -39,4 +44,4 @@ const routed: readonly HttpFunctionDefinition[] = [
   getHealth,
 ];
 
-export const httpFunctions: readonly HttpFunctionDefinition[] = [...routed, createNotFound(routed)];
+export const httpFunctions: readonly HttpFunctionDefinition[] = [...routed, ...createNotFound(routed)];

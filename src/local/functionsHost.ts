@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type LogHandler } from '@azure/functions';
-import { compileRouteTemplate, decodePath } from '../http/routeTemplate';
+import { compileRouteTemplate, inHostOrder, requestPathSegments, selectRoute } from '../http/routeTemplate';
 import { closeServer } from './closeServer';
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 
@@ -26,12 +26,13 @@ export interface RunningFunctionsHost {
 }
 
 /**
- * Serves the registered HTTP functions as the Azure Functions host would: routes matched in
- * registration order, real HttpRequest and InvocationContext objects, the handler's response
- * written back. Nothing more: features the host lacks do not belong here.
+ * Serves the registered HTTP functions as the Azure Functions host would: routes tried in the
+ * host's order (by function name, never registration order: see inHostOrder), matched on path
+ * segments split before decoding, real HttpRequest and InvocationContext objects, the handler's
+ * response written back. Nothing more: features the host lacks do not belong here.
  */
 export async function startFunctionsHost(options: FunctionsHostOptions): Promise<RunningFunctionsHost> {
-  const routes = options.functions.map((definition) => ({ definition, template: compileRouteTemplate(definition.route) }));
+  const routes = inHostOrder(options.functions).map((definition) => ({ definition, template: compileRouteTemplate(definition.route) }));
   const logHandler: LogHandler = options.logHandler ?? (() => undefined);
 
   const listener: http.RequestListener = (incoming, outgoing) => {
@@ -52,16 +53,14 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       return;
     }
     const method = (incoming.method ?? 'GET').toUpperCase();
-    const path = decodePath(url.pathname);
-    let params: Record<string, string> | undefined;
-    const route = routes.find(({ definition, template }) => definition.methods.includes(method as never) && (params = template.match(path)) !== undefined);
+    const selected = selectRoute(routes, method, requestPathSegments(url.pathname));
 
     const body = await readBody(incoming);
     if (body === undefined) {
       outgoing.writeHead(413).end();
       return;
     }
-    if (route === undefined || params === undefined) {
+    if (selected === undefined) {
       outgoing.writeHead(404).end();
       return;
     }
@@ -79,11 +78,11 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       url: url.toString(),
       headers,
       query: Object.fromEntries(url.searchParams),
-      params,
+      params: selected.params,
       ...(body.byteLength === 0 ? {} : { body: { bytes: body } }),
     });
-    const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name, logHandler });
-    const response = (await route.definition.handler(request, context)) as HttpResponseInit;
+    const context = new InvocationContext({ invocationId: randomUUID(), functionName: selected.definition.name, logHandler });
+    const response = (await selected.definition.handler(request, context)) as HttpResponseInit;
     writeResponse(outgoing, response);
   }
 

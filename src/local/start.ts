@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpFunctions } from '../../functions/catalog';
 import { readServiceSettings } from '../config/settings';
+import { parseRouteTemplate, regexLiterals } from '../http/routeTemplate';
 import { createCosmosStore, ensureCosmosResources } from '../store/cosmosStore';
 import { getRepositories } from '../store/repositories';
 import { demoIds, seedDemoDirectory } from './demoData';
@@ -23,12 +24,21 @@ function loadLocalSettings(): void {
 
 /** Route templates as a person reads them: the constraint syntax folded into alternatives. */
 function readableRoute(route: string): string {
-  return route
-    .replace('{apiVersion:regex(^(v1\\.0|beta)$)}', '{v1.0|beta}')
-    .replace('{ref:regex(^\\$ref$)?}', '[$ref]')
-    .replace('{cast:regex(^microsoft\\.graph\\.(user|group)$)?}', '[microsoft.graph.user|group]')
-    .replace(/\{relation:regex\(\^\(([^)]*)\)\$\)\}/, '{$1}')
-    .replace('{*path}', '{anything else}  (404/405)');
+  return parseRouteTemplate(route)
+    .map((segment) => {
+      if (segment.kind === 'literal') return segment.text;
+      if (segment.catchAll) return '{anything else}  (404/405)';
+      const literals = segment.constraints.length === 1 ? regexLiterals(segment.constraints[0]!.source) : undefined;
+      let text = segment.name;
+      if (literals !== undefined) {
+        // microsoft.graph.user|microsoft.graph.group reads as microsoft.graph.user|group.
+        const first = literals[0] ?? '';
+        const dot = literals.length > 1 && literals.every((literal) => literal.startsWith(first.slice(0, first.lastIndexOf('.') + 1))) ? first.lastIndexOf('.') + 1 : 0;
+        text = `${first.slice(0, dot)}${literals.map((literal) => literal.slice(dot)).join('|')}`;
+      }
+      return segment.optional ? `[${text}]` : `{${text}}`;
+    })
+    .join('/');
 }
 
 async function main(): Promise<void> {

@@ -5,6 +5,8 @@
  * in its `$ref` form; another optional segment (a type cast) gives the path without it and, as
  * "variants", one path per value. A catch-all route (`{*path}`) has no paths.
  */
+import { parseRouteTemplate, regexLiterals, type RouteSegment } from '../http/routeTemplate';
+
 export interface ExpandedRoute {
   /** e.g. `/v1.0/groups/{groupId}/members/$ref`. */
   readonly path: string;
@@ -23,8 +25,9 @@ interface Segment {
 }
 
 export function expandRoute(route: string): ExpandedRoute[] {
-  const segments = route.split('/').filter((part) => part.length > 0).map((part) => parseSegment(part, route));
-  if (segments.some((segment) => segment.catchAll)) return [];
+  const parsed = parseRouteTemplate(route);
+  if (parsed.some((segment) => segment.kind === 'parameter' && segment.catchAll)) return [];
+  const segments = parsed.map((segment) => documentedSegment(segment, route));
   let paths: { parts: string[]; variant: boolean; bareRefAccepted: boolean }[] = [{ parts: [], variant: false, bareRefAccepted: false }];
   for (const segment of segments) {
     const next: typeof paths = [];
@@ -41,33 +44,19 @@ export function expandRoute(route: string): ExpandedRoute[] {
   return paths.map(({ parts, variant, bareRefAccepted }) => ({ path: `/${parts.join('/')}`, variant, bareRefAccepted }));
 }
 
-function parseSegment(text: string, route: string): Segment {
-  if (!(text.startsWith('{') && text.endsWith('}'))) return { choices: [text], optional: false, catchAll: false };
-  let body = text.slice(1, -1);
-  const catchAll = body.startsWith('*');
-  if (catchAll) body = body.slice(1);
-  const optional = body.endsWith('?');
-  if (optional) body = body.slice(0, -1);
-  const colon = body.indexOf(':');
-  const name = colon < 0 ? body : body.slice(0, colon);
-  const constraint = colon < 0 ? undefined : body.slice(colon + 1);
+function documentedSegment(segment: RouteSegment, route: string): Segment {
+  if (segment.kind === 'literal') return { choices: [segment.text], optional: false, catchAll: false };
+  const { name, optional, catchAll, constraints } = segment;
   if (name === 'apiVersion') return { choices: [documentedApiVersion], optional: false, catchAll };
-  const regex = constraint === undefined ? undefined : /^regex\((.*)\)$/.exec(constraint)?.[1];
+  const regex = constraints[0]?.source;
   if (regex === undefined) return { choices: [`{${name}}`], optional, catchAll };
   return { choices: literalAlternatives(regex, route), optional, catchAll };
 }
 
 /** `^microsoft\.graph\.(user|group)$` → the literals it matches; anything richer is an error. */
 function literalAlternatives(regex: string, route: string): string[] {
-  const match = /^\^([^()|]*)(?:\(([^()]*)\))?([^()|]*)\$$/.exec(regex);
-  if (match === null) throw new Error(`Route '${route}': cannot document the constraint regex(${regex}).`);
-  const [, prefix = '', group, suffix = ''] = match;
-  const alternatives = group === undefined ? [''] : group.split('|');
-  return alternatives.map((alternative) => {
-    const literal = `${prefix}${alternative}${suffix}`;
-    if (/[\\*+?.[\]{}^$|]/.test(literal.replace(/\\[.$\\]/g, ''))) {
-      throw new Error(`Route '${route}': regex(${regex}) is not a list of literal segments.`);
-    }
-    return literal.replace(/\\([.$\\])/g, '$1');
-  });
+  if (!/^\^([^()|]*)(?:\(([^()]*)\))?([^()|]*)\$$/.test(regex)) throw new Error(`Route '${route}': cannot document the constraint regex(${regex}).`);
+  const literals = regexLiterals(regex);
+  if (literals === undefined) throw new Error(`Route '${route}': regex(${regex}) is not a list of literal segments.`);
+  return literals;
 }
