@@ -172,6 +172,9 @@ async function main(): Promise<void> {
   });
 }
 
+// Stopped with SIGTERM: exit normally, so that a --cpu-prof run writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
