@@ -1,0 +1,181 @@
+/**
+ * `node functionsWorker.js <app directory> [--serve]`: loads a Functions app the way the Azure
+ * Functions Node.js worker does, so that test/package and the bench can check the deployed
+ * package (.deploy/) rather than the tsc output. Core Tools and the host cannot be installed
+ * here; this follows the worker's side of the contract (azure-functions-nodejs-worker):
+ *   - `@azure/functions-core` is answered by intercepting Module.prototype.require
+ *     (src/setupCoreModule.ts), so the app's own copy of @azure/functions, bundled or not,
+ *     registers its programming model and its functions through it;
+ *   - the entry point is the file package.json's `main` names, required once (src/startApp.ts);
+ *   - an invocation goes through the registered programming model: getInvocationModel,
+ *     getArguments, invokeFunction, getResponse (src/eventHandlers/InvocationHandler.ts), with
+ *     the HTTP request in the RPC shape the host sends.
+ * It prints one JSON line: the programming model, every registered function with its bindings as
+ * the library recorded them, and how long the require took; with --serve it then listens on
+ * loopback and answers HTTP requests by invoking the matching function, as the host would
+ * (HTTP functions tried in name order: issue 9 item 1, Azure/azure-functions-host#9876).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Module from 'node:module';
+import path from 'node:path';
+
+interface Binding {
+  type: string;
+  direction: string;
+  route?: string;
+  methods?: string[];
+  schedule?: string;
+}
+interface FunctionMetadata {
+  name: string;
+  bindings: Record<string, Binding>;
+}
+interface RpcHttpResponse {
+  statusCode?: string;
+  headers?: Record<string, string>;
+  body?: { bytes?: Uint8Array; string?: string };
+}
+interface InvocationModel {
+  getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
+  invokeFunction(context: unknown, inputs: unknown[], callback: unknown): Promise<unknown>;
+  getResponse(context: unknown, result: unknown): Promise<{ returnValue?: { http?: RpcHttpResponse } }>;
+}
+interface ProgrammingModel {
+  name: string;
+  version: string;
+  getInvocationModel(coreContext: unknown): InvocationModel;
+}
+
+export interface WorkerReport {
+  programmingModel: { name: string; version: string } | undefined;
+  functions: FunctionMetadata[];
+  importMs: number;
+  url?: string;
+}
+
+const registered: { metadata: FunctionMetadata; callback: unknown }[] = [];
+let programmingModel: ProgrammingModel | undefined;
+const systemLogs: string[] = [];
+
+/** The parts of the worker's core API that @azure/functions 4.x calls while an app loads and runs. */
+const coreApi = {
+  version: '3.10.1',
+  hostVersion: '4.1040.0',
+  setProgrammingModel: (model: ProgrammingModel) => {
+    programmingModel = model;
+  },
+  getProgrammingModel: () => programmingModel,
+  registerFunction: (metadata: FunctionMetadata, callback: unknown) => {
+    registered.push({ metadata, callback });
+    return { dispose: () => undefined };
+  },
+  registerHook: () => ({ dispose: () => undefined }),
+  log: (level: string, category: string, message: string) => {
+    if (level === 'error' || level === 'critical') systemLogs.push(`${category}: ${message}`);
+  },
+  Disposable: class {
+    constructor(private readonly release: () => void) {}
+    dispose(): void {
+      this.release();
+    }
+  },
+};
+
+function setupCoreModule(): void {
+  const prototype = Module.prototype as unknown as { require: (id: string) => unknown };
+  prototype.require = new Proxy(prototype.require, {
+    apply(target, thisArg, argArray: [string]) {
+      return argArray[0] === '@azure/functions-core' ? coreApi : Reflect.apply(target, thisArg, argArray);
+    },
+  });
+}
+
+function loadApp(appDirectory: string): number {
+  const { main } = JSON.parse(readFileSync(path.join(appDirectory, 'package.json'), 'utf8')) as { main: string };
+  const started = performance.now();
+  require(path.join(appDirectory, main));
+  return performance.now() - started;
+}
+
+async function invoke(entry: (typeof registered)[number], triggerName: string, rpcHttp: Record<string, unknown>): Promise<RpcHttpResponse | undefined> {
+  const coreContext = {
+    invocationId: randomUUID(),
+    request: { inputData: [{ name: triggerName, data: { http: rpcHttp } }], triggerMetadata: {} },
+    metadata: entry.metadata,
+    state: 'invocation',
+    log: coreApi.log,
+  };
+  const model = programmingModel!.getInvocationModel(coreContext);
+  const { context, inputs } = await model.getArguments();
+  const result = await model.invokeFunction(context, inputs, entry.callback);
+  return (await model.getResponse(context, result)).returnValue?.http;
+}
+
+async function serve(): Promise<string> {
+  // Loaded after the app, so that the import time above is the app's alone.
+  const { compileRouteTemplate, decodePath } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
+  const routes = registered
+    .flatMap((entry) => {
+      const trigger = Object.entries(entry.metadata.bindings).find(([, binding]) => binding.type === 'httpTrigger');
+      return trigger === undefined ? [] : [{ entry, triggerName: trigger[0], binding: trigger[1], template: compileRouteTemplate(trigger[1].route ?? entry.metadata.name) }];
+    })
+    .sort((a, b) => (a.entry.metadata.name < b.entry.metadata.name ? -1 : a.entry.metadata.name > b.entry.metadata.name ? 1 : 0));
+  const server = http.createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const url = new URL(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`);
+      const method = incoming.method ?? 'GET';
+      let params: Record<string, string> | undefined;
+      const route = routes.find(({ binding, template }) => (binding.methods ?? []).includes(method) && (params = template.match(decodePath(url.pathname))) !== undefined);
+      if (route === undefined || params === undefined) {
+        outgoing.writeHead(404).end();
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      const body = Buffer.concat(chunks);
+      invoke(route.entry, route.triggerName, { method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, ...(body.length === 0 ? {} : { body: { bytes: body } }) }).then(
+        (response) => {
+          outgoing.writeHead(Number(response?.statusCode ?? 200), response?.headers ?? {});
+          outgoing.end(response?.body?.bytes === undefined ? response?.body?.string : Buffer.from(response.body.bytes));
+        },
+        (error: unknown) => {
+          systemLogs.push(String(error));
+          outgoing.writeHead(500).end();
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function main(): Promise<void> {
+  const [appDirectory, mode] = process.argv.slice(2);
+  if (appDirectory === undefined) throw new Error('usage: functionsWorker.js <app directory> [--serve]');
+  setupCoreModule();
+  const importMs = loadApp(path.resolve(appDirectory));
+  const report: WorkerReport = {
+    programmingModel: programmingModel === undefined ? undefined : { name: programmingModel.name, version: programmingModel.version },
+    functions: registered.map(({ metadata }) => ({ name: metadata.name, bindings: metadata.bindings })),
+    importMs,
+    ...(mode === '--serve' ? { url: await serve() } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  // Failures of the worker's own part go to stderr, where the test can see them.
+  process.on('exit', () => {
+    if (systemLogs.length > 0) process.stderr.write(`${systemLogs.join('\n')}\n`);
+  });
+}
+
+// Stopped with SIGTERM: exit normally, so that a --cpu-prof run writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { httpFunctions } from '../../functions/catalog';
+import { reconcileMembershipsTimer } from '../../functions/reconcileMemberships';
+import { buildDeployPackage, bundleFile, devOnlyPackages, lockfileKey, workerProvided, type DeployPackage } from '../../scripts/packageDeploy';
+import { TestService } from '../support/testService';
+import type { WorkerReport } from './functionsWorker';
+
+const root = path.resolve(__dirname, '../../..');
+let service: TestService;
+let deployPackage: DeployPackage;
+let worker: ChildProcess;
+let report: WorkerReport;
+let workerErrors = '';
+
+beforeAll(async () => {
+  service = await TestService.start();
+  // Outside the repository, so that no node_modules above it can stand in for what the package lacks.
+  deployPackage = await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-package-')));
+  // A fresh Node process loads the package as the Functions worker would, with this test's
+  // settings (the embedded Cosmos endpoint behind the fault proxy, the loopback issuer).
+  worker = spawn(process.execPath, [path.join(__dirname, 'functionsWorker.js'), deployPackage.outDir, '--serve'], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker.stderr!.on('data', (chunk: Buffer) => (workerErrors += chunk.toString()));
+  report = await new Promise<WorkerReport>((resolve, reject) => {
+    worker.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${workerErrors}`)));
+    createInterface({ input: worker.stdout! }).once('line', (line) => resolve(JSON.parse(line) as WorkerReport));
+  });
+});
+
+afterAll(async () => {
+  worker?.removeAllListeners('exit');
+  worker?.kill();
+  await service.stop();
+  rmSync(deployPackage.outDir, { recursive: true, force: true });
+});
+
+async function packaged(method: string, requestPath: string, body?: unknown): Promise<{ status: number; json: { [key: string]: unknown } | undefined }> {
+  const response = await fetch(`${report.url!}${requestPath}`, {
+    method,
+    headers: { Authorization: `Bearer ${await service.adminToken()}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === '' ? undefined : (JSON.parse(text) as { [key: string]: unknown }) };
+}
+
+describe('the deployable package (npm run package)', () => {
+  it('holds the bundle, host.json and a production package.json whose main is the bundle, and nothing else', () => {
+    expect(deployPackage.files.map((file) => file.path).sort()).toEqual(['host.json', bundleFile, `${bundleFile}.map`, 'package.json'].sort());
+    const manifest = JSON.parse(readFileSync(path.join(deployPackage.outDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest.main).toBe(bundleFile);
+    expect(manifest.dependencies).toEqual({});
+    expect(manifest).not.toHaveProperty('devDependencies');
+    expect(readFileSync(path.join(deployPackage.outDir, 'host.json'), 'utf8')).toBe(readFileSync(path.join(root, 'host.json'), 'utf8'));
+  });
+
+  it('bundles no package that only dev dependencies need, and leaves to run time only the worker API and such packages', () => {
+    const devOnly = devOnlyPackages();
+    const devDependencies = Object.keys((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies);
+    const bundledPackages = new Set(deployPackage.inputs.map((input) => lockfileKey(path.join(root, input))).filter((key) => key !== undefined));
+    expect(bundledPackages.size).toBeGreaterThan(10);
+    expect([...bundledPackages].filter((key) => devOnly.has(key) || devDependencies.some((name) => key === `node_modules/${name}`))).toEqual([]);
+    // What a production install would lack, the bundle must lack too (debug's optional supports-color).
+    expect(deployPackage.externals.filter((name) => !workerProvided.includes(name) && !devOnly.has(`node_modules/${name}`))).toEqual([]);
+  });
+
+  it('is a few MiB where the full node_modules is hundreds', () => {
+    expect(deployPackage.totalBytes).toBeLessThan(8 * 2 ** 20);
+  });
+
+  it('registers, through the @azure/functions inside the bundle, every function of functions/catalog.ts and the timer', () => {
+    const installed = JSON.parse(readFileSync(path.join(root, 'node_modules/@azure/functions/package.json'), 'utf8')) as { version: string };
+    expect(report.programmingModel).toEqual({ name: '@azure/functions', version: installed.version });
+    const names = report.functions.map((entry) => entry.name);
+    expect([...names].sort()).toEqual([...httpFunctions.map((definition) => definition.name), reconcileMembershipsTimer.name].sort());
+    for (const definition of httpFunctions) {
+      const bindings = Object.values(report.functions.find((entry) => entry.name === definition.name)!.bindings);
+      expect(bindings.find((binding) => binding.type === 'httpTrigger')).toMatchObject({ route: definition.route, methods: [...definition.methods], authLevel: 'anonymous' });
+      expect(bindings.find((binding) => binding.direction === 'out')).toMatchObject({ type: 'http' });
+    }
+    const timer = Object.values(report.functions.find((entry) => entry.name === reconcileMembershipsTimer.name)!.bindings);
+    expect(timer.find((binding) => binding.type === 'timerTrigger')).toMatchObject({ schedule: reconcileMembershipsTimer.schedule });
+  });
+
+  it('serves requests from the package alone: health, a read, an add stored in both directions, a Graph error', async () => {
+    expect((await packaged('GET', '/health')).json).toEqual({ status: 'Healthy' });
+    const [group, user] = [await service.createGroup(), await service.createUser()];
+    const read = await packaged('GET', `/v1.0/groups/${group.id}`);
+    expect(read.status).toBe(200);
+    expect(read.json).toMatchObject({ id: group.id });
+    const added = await packaged('POST', `/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` });
+    expect(added.status).toBe(204);
+    expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true });
+    const invalid = await packaged('POST', `/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': 42 });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ error: { code: 'Request_BadRequest' } });
+    expect(workerErrors).toBe('');
+  });
+});
