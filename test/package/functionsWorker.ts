@@ -116,13 +116,13 @@ async function invoke(entry: (typeof registered)[number], triggerName: string, r
 
 async function serve(): Promise<string> {
   // Loaded after the app, so that the import time above is the app's alone.
-  const { compileRouteTemplate, decodePath } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
+  const { compileRouteTemplate, compareFunctionNames, requestPathSegments } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
   const routes = registered
     .flatMap((entry) => {
       const trigger = Object.entries(entry.metadata.bindings).find(([, binding]) => binding.type === 'httpTrigger');
       return trigger === undefined ? [] : [{ entry, triggerName: trigger[0], binding: trigger[1], template: compileRouteTemplate(trigger[1].route ?? entry.metadata.name) }];
     })
-    .sort((a, b) => (a.entry.metadata.name < b.entry.metadata.name ? -1 : a.entry.metadata.name > b.entry.metadata.name ? 1 : 0));
+    .sort((a, b) => compareFunctionNames(a.entry.metadata.name, b.entry.metadata.name));
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -130,7 +130,7 @@ async function serve(): Promise<string> {
       const url = new URL(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`);
       const method = incoming.method ?? 'GET';
       let params: Record<string, string> | undefined;
-      const route = routes.find(({ binding, template }) => (binding.methods ?? []).includes(method) && (params = template.match(decodePath(url.pathname))) !== undefined);
+      const route = routes.find(({ binding, template }) => (binding.methods ?? []).includes(method) && (params = template.match(requestPathSegments(url.pathname))) !== undefined);
       if (route === undefined || params === undefined) {
         outgoing.writeHead(404).end();
         return;
