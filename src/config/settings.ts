@@ -13,8 +13,6 @@ export const appSettingNames = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
 ] as const;
 
-export type AppSettingName = (typeof appSettingNames)[number];
-
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ServiceSettings {

@@ -39,8 +39,6 @@ export async function resolveUserId(directory: DirectoryRepository, tenantId: st
 
 export async function createUser(directory: DirectoryRepository, caller: Caller, input: CreateUserInput): Promise<DirectoryObjectDocument> {
   const { id = randomUUID(), passwordProfile: _ignored, '@odata.type': _type, ...properties } = input;
-  void _ignored;
-  void _type;
   const userId = id.toLowerCase();
   const user: DirectoryObjectDocument = {
     id: userId,
