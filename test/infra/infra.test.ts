@@ -354,7 +354,7 @@ const bicepFiles = listBicepFiles(infraDir).map((file) => {
   try {
     return parseBicep(file);
   } catch (error) {
-    throw new Error(`${rel(file)}: cannot be read structurally: ${(error as Error).message}`);
+    throw new Error(`${rel(file)}: cannot be read structurally: ${(error as Error).message}`, { cause: error });
   }
 });
 const byFile = new Map(bicepFiles.map((f) => [f.file, f]));
@@ -813,7 +813,7 @@ describe('infra: structural checks (no Bicep compiler or Azure here: not a compi
 
     const containers = resourcesOfType('Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers', { existing: false });
     const names = containers.flatMap(({ file, res }) => [...resourceTextWithVars(file, res).matchAll(/'(directory|memberships)'/g)].map((m) => m[1]));
-    expect([...new Set(names)].sort()).toEqual(['directory', 'memberships']);
+    expect([...new Set(names)].sort((a, b) => String(a).localeCompare(String(b)))).toEqual(['directory', 'memberships']);
     for (const { file, res } of containers) {
       const pk = (key: string): string | undefined => valueAt(file.lx, res.body, `properties.resource.partitionKey.${key}`);
       expect({ paths: pk('paths')?.replace(/\s+/g, ''), kind: pk('kind'), version: pk('version') }).toEqual({
