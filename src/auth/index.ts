@@ -9,5 +9,5 @@ export function getTokenVerifier(): EntraTokenVerifier {
   return verifier;
 }
 
-export type { Caller, DelegatedCaller, ApplicationCaller } from './caller';
+export type { Caller } from './caller';
 export { callerKey, signedInUserId } from './caller';

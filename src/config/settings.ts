@@ -13,8 +13,6 @@ export const appSettingNames = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
 ] as const;
 
-export type AppSettingName = (typeof appSettingNames)[number];
-
 /**
  * Settings read when present and never required, so not in appSettingNames (which the Bicep
  * template must set): SERVICE_BASE_URLS for custom domains, WEBSITE_HOSTNAME (set by App Service

@@ -77,8 +77,6 @@ export function authorizeGroupCreation(caller: Caller, input: CreateGroupInput):
 export async function createUser(directory: DirectoryRepository, caller: Caller, input: CreateUserInput): Promise<DirectoryObjectDocument> {
   authorizeUserCreation(caller, input);
   const { id = randomUUID(), passwordProfile: _ignored, '@odata.type': _type, ...properties } = input;
-  void _ignored;
-  void _type;
   const userId = id.toLowerCase();
   const user: DirectoryObjectDocument = {
     id: userId,

@@ -17,8 +17,6 @@ const optionalAll = <T extends Record<string, z.ZodType>>(shape: T) =>
 
 /** A user as stored: what POST /users accepted, less passwordProfile, plus what the service sets. */
 const { passwordProfile: _password, '@odata.type': _userType, ...userInput } = createUserSchema.shape;
-void _password;
-void _userType;
 const userShape = {
   '@odata.context': z.string().optional(),
   '@odata.type': z.literal(userType),
@@ -37,7 +35,6 @@ const groupShape = {
 
 /** A member, owner or parent in a list: a user or a group, told apart by @odata.type. */
 const { '@odata.context': _context, ...anyObjectShape } = { ...optionalAll(userShape), ...optionalAll(groupShape) };
-void _context;
 const directoryObjectShape = { ...anyObjectShape, '@odata.type': z.enum([userType, groupType]), id: guid };
 
 /** The $ref POST body (SPEC §1 "Request body: a reference"), as src/graph/odataReference.ts reads it. */

@@ -21,7 +21,7 @@ export function toSwaggerSchema(schema: z.ZodType, io: 'input' | 'output'): Sche
       }
     },
   });
-  return convert(json as Record<string, unknown>, '#', caseInsensitive);
+  return convert(json, '#', caseInsensitive);
 }
 
 /** Keywords Swagger 2.0 schemas share with OpenAPI 3.0 and that mean the same in both. */
@@ -49,7 +49,7 @@ function convert(json: Record<string, unknown>, at: string, caseInsensitive: Rea
       result.items = convert(value as Record<string, unknown>, `${at}/items`, caseInsensitive);
     } else if (keyword === 'additionalProperties') {
       const empty = typeof value === 'object' && value !== null && Object.keys(value).length === 0;
-      result.additionalProperties = typeof value === 'boolean' || empty ? (value === false ? false : true) : convert(value as Record<string, unknown>, `${at}/additionalProperties`, caseInsensitive);
+      result.additionalProperties = typeof value === 'boolean' || empty ? value !== false : convert(value as Record<string, unknown>, `${at}/additionalProperties`, caseInsensitive);
     } else if (keyword === 'pattern' && typeof value === 'string') {
       result.pattern = caseInsensitive.has(value) ? caseFoldPattern(value) : value;
       if (dateTimePattern.test(value)) result.format = 'date-time';
@@ -63,7 +63,7 @@ function convert(json: Record<string, unknown>, at: string, caseInsensitive: Rea
     result.enum = result.enum.filter((member) => member !== null);
     result['x-nullable'] = true;
   }
-  return result as SchemaObject;
+  return result;
 }
 
 /**

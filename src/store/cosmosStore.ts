@@ -50,7 +50,7 @@ export async function createCosmosStore(settings: ServiceSettings): Promise<Cosm
   };
   if (settings.cosmosKey !== undefined) options.key = settings.cosmosKey;
   else options.aadCredentials = createCredential();
-  const client = new CosmosClient(options as CosmosClientOptions);
+  const client = new CosmosClient(options);
   const database = client.database(settings.cosmosDatabase);
   return {
     client,

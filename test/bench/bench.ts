@@ -47,7 +47,7 @@ class BenchProcess {
     const profile = process.env.BENCH_PROFILE === role ? ['--cpu-prof', '--cpu-prof-dir=.local/profiles'] : [];
     const child = spawn(process.execPath, [...profile, path.join(__dirname, 'benchProcesses.js'), role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
     const started = new BenchProcess(child);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
       lines.on('line', (line) => {
@@ -193,7 +193,7 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   const addRequests = (offset: number) => {
     const sequence = pairs(offset);
     return () => {
-      const { groupId, userId } = sequence.next().value!;
+      const { groupId, userId } = sequence.next().value;
       return { method: 'POST' as const, path: `/v1.0/groups/${groupId}/members/$ref`, body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` }) };
     };
   };

@@ -29,7 +29,7 @@ async function startService(): Promise<string> {
     functions: httpFunctions,
     port: 0,
     logHandler: (_level, message, details) => {
-      if (message === 'request') cosmosRequests += Number((details as { cosmosRequests?: number }).cosmosRequests ?? 0);
+      if (message === 'request') cosmosRequests += (details as { cosmosRequests?: number }).cosmosRequests ?? 0;
     },
   });
   return host.baseUrl;
@@ -70,10 +70,10 @@ async function startBaseline(): Promise<string> {
             .fetchNext();
           return [200, JSON.stringify({ value: resources.map((edge: { far: unknown }) => edge.far) })];
         }
-        const memberId = String((JSON.parse(Buffer.concat(chunks).toString()) as { '@odata.id': string })['@odata.id']).split('/').pop() ?? '';
+        const memberId = (JSON.parse(Buffer.concat(chunks).toString()) as { '@odata.id': string })['@odata.id'].split('/').pop() ?? '';
         const [group, member] = await Promise.all([
-          directory.item(groupId, `${tenantId}|${groupId}`).read(),
-          directory.item(memberId, `${tenantId}|${memberId}`).read(),
+          directory.item(groupId, `${tenantId}|${groupId}`).read<{ entity: unknown }>(),
+          directory.item(memberId, `${tenantId}|${memberId}`).read<{ entity: unknown }>(),
         ]);
         if (group.resource === undefined || member.resource === undefined) return [404, ''];
         const edge = { tenantId, groupId, objectId: memberId, createdDateTime: new Date().toISOString() };

@@ -129,7 +129,7 @@ beforeAll(async () => {
     if (added.status !== 204) throw new Error(`fixture add ${member} to ${group}: ${added.status} ${added.text}`);
   }
   const page = await service.request('GET', `/v1.0/groups/${linksGroup}/members?$top=1`);
-  const nextLink = page.json?.['@odata.nextLink'] as string | undefined;
+  const nextLink = page.json?.['@odata.nextLink'];
   if (nextLink === undefined) throw new Error(`fixture: no nextLink for a group of 3 with $top=1: ${page.text}`);
   const issuedSkipToken = new URL(nextLink).searchParams.get('$skiptoken') ?? '';
 
@@ -624,15 +624,15 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
 
   /** Builds an @odata.id from parts whose validity is known, so the expected answer is known. */
   function odataIdArb(): fc.Arbitrary<ODataIdCase> {
-    const member = fc.constantFrom(
+    const memberArb = fc.constantFrom(
       { id: fx.user2.id, type: 'user' as const },
       { id: fx.security2, type: 'group' as const },
     );
-    const scheme = fc.oneof(
+    const schemeArb = fc.oneof(
       { weight: 6, arbitrary: fc.constant({ text: 'https://', valid: true }) },
       { weight: 1, arbitrary: fc.constantFrom({ text: 'http://', valid: false }, { text: 'ftp://', valid: false }, { text: 'HTTPS://', valid: true }) },
     );
-    const host = fc.oneof(
+    const hostArb = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom('graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com', 'GRAPH.MICROSOFT.COM').map((text) => ({ text, valid: true as boolean | undefined })) },
       {
         weight: 3,
@@ -642,12 +642,12 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
       },
       { weight: 1, arbitrary: fc.constantFrom('graph.microsoft.com:443', 'evil.example@graph.microsoft.com').map((text) => ({ text, valid: undefined as boolean | undefined })) },
     );
-    const version = fc.oneof(
+    const odataVersionArb = fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom('v1.0/', 'beta/', 'V1.0/', 'BETA/').map((text) => ({ text, valid: true })) },
       { weight: 1, arbitrary: fc.constantFrom('v2.0/', 'v1/', 'v1.0/v1.0/', 'beta/v1.0/', 'x/').map((text) => ({ text, valid: false })) },
     );
-    const relativeVersion = fc.oneof(fc.constant({ text: '', valid: true }), version);
-    const collection = fc.oneof(
+    const relativeVersionArb = fc.oneof(fc.constant({ text: '', valid: true }), odataVersionArb);
+    const collectionArb = fc.oneof(
       { weight: 5, arbitrary: fc.constantFrom('directoryObjects', 'users', 'groups', 'DIRECTORYOBJECTS', 'Groups').map((text) => ({ text, valid: true })) },
       {
         weight: 2,
@@ -656,17 +656,17 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
           .map((text) => ({ text, valid: false })),
       },
     );
-    const idForm = fc.oneof(
+    const idFormArb = fc.oneof(
       { weight: 5, arbitrary: fc.constantFrom('plain', 'upper').map((form) => ({ form, valid: true as boolean | undefined })) },
       { weight: 2, arbitrary: fc.constantFrom('%zz', '%', '%E0%A4%A', 'not-a-guid', 'braces', 'suffix', '..', 'empty', 'twice').map((form) => ({ form, valid: false as boolean | undefined })) },
       { weight: 1, arbitrary: fc.constant({ form: 'percent-encoded', valid: undefined as boolean | undefined }) },
     );
-    const tail = fc.oneof(
-      { weight: 6, arbitrary: fc.constant({ text: '', valid: true as boolean | undefined }) },
+    const tailArb = fc.oneof(
+      { weight: 6, arbitrary: fc.constant({ text: '', valid: true }) },
       { weight: 1, arbitrary: fc.constant({ text: '/', valid: undefined as boolean | undefined }) },
       { weight: 2, arbitrary: fc.constantFrom('?x=1', '#frag', '/extra', '/$ref', '?$select=id').map((text) => ({ text, valid: false as boolean | undefined })) },
     );
-    const odataType = fc.option(
+    const odataTypeArb = fc.option(
       fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom('#microsoft.graph.directoryObject', 'microsoft.graph.directoryObject', '#MICROSOFT.GRAPH.DIRECTORYOBJECT').map((value) => ({ value, valid: true, kind: 'any' })) },
         { weight: 2, arbitrary: fc.constantFrom('#microsoft.graph.user', '#microsoft.graph.group').map((value) => ({ value, valid: true, kind: value.endsWith('user') ? 'user' : 'group' })) },
@@ -679,9 +679,9 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
       ),
       { freq: 3 },
     );
-    const form = fc.constantFrom('absolute', 'absolute', 'absolute', 'own', 'relative', 'rooted');
+    const formArb = fc.constantFrom('absolute', 'absolute', 'absolute', 'own', 'relative', 'rooted');
     return fc
-      .record({ form, scheme, host, version, relativeVersion, collection, member, idForm, tail, odataType })
+      .record({ form: formArb, scheme: schemeArb, host: hostArb, version: odataVersionArb, relativeVersion: relativeVersionArb, collection: collectionArb, member: memberArb, idForm: idFormArb, tail: tailArb, odataType: odataTypeArb })
       .map(({ form, scheme, host, version, relativeVersion, collection, member, idForm, tail, odataType }) => {
         const id = (() => {
           switch (idForm.form) {
@@ -690,7 +690,7 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
             case 'upper':
               return member.id.toUpperCase();
             case 'percent-encoded':
-              return [...member.id].map((char) => `%${char.charCodeAt(0).toString(16)}`).join('');
+              return member.id.split('').map((char) => `%${char.charCodeAt(0).toString(16)}`).join('');
             case 'braces':
               return `{${member.id}}`;
             case 'suffix':
@@ -752,7 +752,7 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
         aim: 'addMember (S1) @odata.id',
       };
       await exercise(request, (response) => {
-        const message = String(response.json?.error?.message ?? '');
+        const message = response.json?.error?.message ?? '';
         const referenceError = response.status === 400 && /^Invalid object (reference|identifier)|is not a directoryObject type|does not fit/.test(message);
         if (reference.valid === false) {
           return response.status === 400 ? [] : [`@odata.id ${clip(reference.text, 200)} is not one of SPEC's forms: expected 400 Request_BadRequest, got ${response.status}`];
@@ -813,7 +813,7 @@ describe('tokens on every authenticated route', () => {
         base,
         how: fc.constantFrom('replaceSigned', 'insertSigned', 'replaceSignature', 'truncate', 'dropSegment', 'swapSegments', 'extraSegment', 'emptySignature', 'lowercase'),
         at: fc.nat(),
-        char: fc.oneof(fc.constantFrom(...alphabet), fc.constantFrom('.', '!', '=', '+', '/', '%', '~')),
+        char: fc.oneof(fc.constantFrom(...alphabet.split('')), fc.constantFrom('.', '!', '=', '+', '/', '%', '~')),
       })
       .map(({ base: name, how, at, char }) => {
         const token = tokens[name]!;

@@ -291,7 +291,7 @@ describe('authorization (SPEC section 2)', () => {
     'application role %s: %i',
     async (role, status) => {
       const [user, group] = [await service.createUser(), await service.createGroup()];
-      expect((await service.addMember(group.id, user.id, { token: await service.appToken([role as string]) })).status).toBe(status);
+      expect((await service.addMember(group.id, user.id, { token: await service.appToken([role]) })).status).toBe(status);
     },
   );
 

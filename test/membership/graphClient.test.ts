@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, PageIterator, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import { Client, PageIterator, type AuthenticationProvider, type PageCollection } from '@microsoft/microsoft-graph-client';
 import { Agent } from 'undici';
 import { createLocalCertificate } from '../../src/local/localCertificate';
 import { TestService } from '../support/testService';
@@ -21,6 +21,10 @@ afterAll(async () => {
   await service.stop();
 });
 
+// The SDK types what it answers as `any`; these are the shapes the tests read.
+type Entity = { id: string; userPrincipalName?: string };
+type Page = { value: Entity[] };
+
 function graphClient(token: string): Client {
   const authProvider: AuthenticationProvider = { getAccessToken: async () => token };
   return Client.initWithMiddleware({
@@ -38,8 +42,8 @@ describe('Microsoft Graph JavaScript client', () => {
     const client = graphClient(await service.adminToken());
     const [group, user] = [await service.createGroup(), await service.createUser()];
     await client.api(`/groups/${group.id}/members/$ref`).post({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` });
-    const members = await client.api(`/groups/${group.id}/members`).get();
-    expect(members.value.map((member: { id: string }) => member.id)).toEqual([user.id]);
+    const members = (await client.api(`/groups/${group.id}/members`).get()) as Page;
+    expect(members.value.map((member) => member.id)).toEqual([user.id]);
   });
 
   it('S1: a duplicate surfaces as a GraphError with Graph\'s code and message', async () => {
@@ -58,10 +62,10 @@ describe('Microsoft Graph JavaScript client', () => {
     const user = await service.createUser();
     const group = await service.createGroup({ groupTypes: ['Unified'], mailEnabled: true, securityEnabled: false, visibility: 'Public' });
     const client = graphClient(await service.userToken(user.id, ['GroupMember.ReadWrite.All', 'User.Read.All']));
-    const joined = await client.api('/me/joinedGroups/$ref').version('beta').post({ '@odata.id': `https://graph.microsoft.com/beta/groups/${group.id}` });
+    const joined = (await client.api('/me/joinedGroups/$ref').version('beta').post({ '@odata.id': `https://graph.microsoft.com/beta/groups/${group.id}` })) as Entity;
     expect(joined.id).toBe(group.id);
-    const memberOf = await client.api('/me/memberOf').get();
-    expect(memberOf.value.map((entry: { id: string }) => entry.id)).toEqual([group.id]);
+    const memberOf = (await client.api('/me/memberOf').get()) as Page;
+    expect(memberOf.value.map((entry) => entry.id)).toEqual([group.id]);
   });
 
   it('reads: follows @odata.nextLink pages with the SDK\'s PageIterator', async () => {
@@ -71,7 +75,7 @@ describe('Microsoft Graph JavaScript client', () => {
     for (let index = 0; index < 5; index += 1) users.push(await service.createUser());
     for (const user of users) await service.addMember(group.id, user.id);
     const seen: string[] = [];
-    const firstPage = await client.api(`/groups/${group.id}/members`).top(2).get();
+    const firstPage = (await client.api(`/groups/${group.id}/members`).top(2).get()) as PageCollection;
     const iterator = new PageIterator(client, firstPage, (member: { id: string }) => {
       seen.push(member.id);
       return true;
@@ -83,8 +87,8 @@ describe('Microsoft Graph JavaScript client', () => {
   it('reads: a user by id and by userPrincipalName', async () => {
     const client = graphClient(await service.adminToken());
     const user = await service.createUser();
-    expect((await client.api(`/users/${user.id}`).get()).userPrincipalName).toBe(user.userPrincipalName);
-    expect((await client.api(`/users/${user.userPrincipalName}`).get()).id).toBe(user.id);
+    expect(((await client.api(`/users/${user.id}`).get()) as Entity).userPrincipalName).toBe(user.userPrincipalName);
+    expect(((await client.api(`/users/${user.userPrincipalName}`).get()) as Entity).id).toBe(user.id);
     await expect(client.api(`/users/${randomUUID()}`).get()).rejects.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
   });
 });

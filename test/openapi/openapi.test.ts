@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { join } from 'node:path';
 import { httpFunctions } from '../../functions/catalog';
 import { graphRoute, optionalRef } from '../../functions/httpFunction';
 import { apiAppIdPlaceholder, connectorClientIdPlaceholder, connectorFiles, perConnectorRedirectUri } from '../../src/openapi/connector';
@@ -30,7 +30,7 @@ const validated = validateSwagger;
 
 const generated = buildOpenApiDocument(httpFunctions);
 const connectorDirectory = connectorFolder(repositoryRoot(__dirname));
-const committed = (name: string) => readFileSync(path.join(connectorDirectory, name), 'utf8');
+const committed = (name: string) => readFileSync(join(connectorDirectory, name), 'utf8');
 
 let service: TestService;
 let servedText: TestResponse;
@@ -135,7 +135,8 @@ describe('connector/', () => {
   });
 
   it('signs in with Microsoft Entra ID (aad) through a per-connector redirect URI', () => {
-    const { token } = JSON.parse(committed('apiProperties.json')).properties.connectionParameters;
+    type ApiProperties = { properties: { connectionParameters: { token: { type: string; oAuthSettings: { scopes: string[] } } } } };
+    const { token } = (JSON.parse(committed('apiProperties.json')) as ApiProperties).properties.connectionParameters;
     expect(token.type).toBe('oauthSetting');
     expect(token.oAuthSettings).toMatchObject({
       identityProvider: 'aad',
@@ -227,7 +228,7 @@ describe('connector rules', () => {
       const headers = parametersOf(operation).filter((parameter) => parameter.in === 'header');
       const names = headers.map((parameter) => parameter.name);
       expect(names).toContain('client-request-id');
-      if (operation.operationId.startsWith('Add')) expect(names).toContain('Idempotency-Key');
+      expect(names.includes('Idempotency-Key')).toBe(operation.operationId.startsWith('Add'));
       expect(headers.every((parameter) => parameter['x-ms-visibility'] === 'advanced')).toBe(true);
     }
   });
@@ -457,8 +458,8 @@ describe.each(operationsOf(generated).map((documented) => [`${documented.operati
       expect(success).toHaveLength(1);
       expect({ status: response.status, body: response.json }).toMatchObject({ status: Number(success[0]) });
       const documentedResponse = responses[success[0]!]!;
-      if (documentedResponse.schema === undefined) expect(response.text).toBe('');
-      else expect(schemaProblems(response.json, documentedResponse.schema)).toEqual([]);
+      const bodyProblems = documentedResponse.schema === undefined ? (response.text === '' ? [] : [`a body where none is documented: ${response.text}`]) : schemaProblems(response.json, documentedResponse.schema);
+      expect(bodyProblems).toEqual([]);
       for (const header of Object.keys(documentedResponse.headers ?? {})) expect([header, response.headers.get(header)]).toEqual([header, expect.any(String)]);
     });
 

@@ -28,7 +28,7 @@ export interface DocumentedOperation {
 
 export function operationsOf(document: SwaggerDocument): DocumentedOperation[] {
   return Object.entries(document.paths).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, operation]) => ({ path, method, operation: operation as OperationObject })),
+    Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
   );
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { edgeKey, splitEdgeKey, type EdgeModel, type EdgeState, type Random } from './model';
-import { parseJsonOrUndefined } from '../support/jsonText';
+import { graphJsonOf, type GraphJson } from '../support/jsonText';
 
 /** The Functions host's timeout is 30 s (host.json); a client gives up a little later. */
 export const clientTimeoutMs = 35_000;
@@ -18,8 +18,7 @@ export interface Answer {
   readonly status: number;
   readonly failure?: 'timeout' | 'transport';
   readonly retryAfter: string | null;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
+  readonly json: GraphJson | undefined;
   readonly text: string;
   readonly ms: number;
 }
@@ -54,8 +53,7 @@ export class StressClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       const text = await response.text();
-      const json = parseJsonOrUndefined(text);
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), json, text, ms: performance.now() - started };
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), json: graphJsonOf(text), text, ms: performance.now() - started };
     } catch (error) {
       const name = (error as { name?: string }).name;
       const failure = name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'transport';
@@ -87,7 +85,7 @@ export async function seedPool(client: StressClient, sign: Signer, options: { te
   const create = async (path: string, body: Record<string, unknown>): Promise<string> => {
     const answer = await client.send('POST', path, { token: appToken, body });
     if (answer.status !== 201) throw new Error(`seeding ${path}: ${answer.status} ${answer.text}`);
-    return String(answer.json.id);
+    return String(answer.json?.id);
   };
   const inBatches = async (count: number, make: (index: number) => Promise<string>): Promise<string[]> => {
     const ids: string[] = [];
@@ -159,7 +157,7 @@ export class PhaseStats {
     this.operations += 1;
     this.statuses.set(label, (this.statuses.get(label) ?? 0) + 1);
     let perKind = this.byKind.get(kind);
-    if (perKind === undefined) this.byKind.set(kind, (perKind = new Map()));
+    if (perKind === undefined) this.byKind.set(kind, (perKind = new Map<string, number>()));
     perKind.set(label, (perKind.get(label) ?? 0) + 1);
     this.latencies.push(answer.ms);
     if (answer.failure === 'timeout') this.timeouts += 1;
@@ -305,7 +303,7 @@ async function runOperation(context: WorkloadContext, stats: PhaseStats, mix: Op
 }
 
 function errorMessage(answer: Answer): string {
-  return String(answer.json?.error?.message ?? answer.text.slice(0, 200));
+  return answer.json?.error?.message ?? answer.text.slice(0, 200);
 }
 
 async function addEdge(

@@ -6,7 +6,7 @@ import { ensureCosmosResources, getCosmosStore } from '../../src/store/cosmosSto
 import { DevIssuer, type TokenRequest } from '../../src/local/devIssuer';
 import { startFunctionsHost, type RunningFunctionsHost } from '../../src/local/functionsHost';
 import { FaultProxy } from './faultProxy';
-import { parseJsonOrUndefined } from './jsonText';
+import { graphJsonOf, type GraphJson } from './jsonText';
 
 export const testAudience = 'api://graph-membership-test';
 export const roles = {
@@ -21,8 +21,7 @@ export interface TestResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
+  readonly json: GraphJson;
 }
 
 export interface RequestOptions {
@@ -122,10 +121,9 @@ export class TestService {
       headers['Content-Type'] ??= 'application/json';
     }
     const init = { method, headers, ...(body === undefined ? {} : { body }), ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }) };
-    const response = await fetch(`${this.baseUrl}${path}`, init as RequestInit);
+    const response = await fetch(`${this.baseUrl}${path}`, init);
     const text = await response.text();
-    const json = parseJsonOrUndefined(text);
-    return { status: response.status, headers: response.headers, text, json };
+    return { status: response.status, headers: response.headers, text, json: graphJsonOf(text) };
   }
 
   async createUser(properties: Record<string, unknown> = {}, tenantToken?: string): Promise<{ id: string; userPrincipalName: string }> {
