@@ -3,7 +3,14 @@ import { httpFunctions } from './catalog';
 import { reconcileMembershipsTimer } from './reconcileMemberships';
 
 // The entry point the Functions host loads (package.json "main"): it only registers.
-app.setup({ enableHttpStream: false });
+// HTTP streams (@azure/functions >= 4.3, host >= 4.28): the host forwards each request to the
+// worker as it arrives and request.body reads that connection, so src/http/jsonBody.ts can stop at
+// 1 MiB instead of the host buffering up to its 100 MiB FUNCTIONS_REQUEST_BODY_SIZE_LIMIT first
+// and handing the worker the whole body
+// (https://learn.microsoft.com/azure/azure-functions/node-http-stream,
+// https://github.com/Azure/azure-functions-nodejs-library/issues/97). Handlers see the same
+// HttpRequest: headers and route params from the host, the query from the URL, GET/HEAD with no body.
+app.setup({ enableHttpStream: true });
 
 for (const { name, ...options } of httpFunctions) {
   app.http(name, { ...options, methods: [...options.methods] });

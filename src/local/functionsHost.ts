@@ -2,13 +2,21 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type LogHandler } from '@azure/functions';
+import { finished } from 'node:stream';
+import { HttpRequest, InvocationContext, type HttpRequestInit, type HttpResponseInit, type LogHandler } from '@azure/functions';
 import { compileRouteTemplate, inHostOrder, requestPathSegments, selectRoute } from '../http/routeTemplate';
 import { closeServer } from './closeServer';
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 
-/** What the Functions host caps request bodies at (its maxRequestBodySize default). */
+/**
+ * What the Functions host caps request bodies at: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, 104857600
+ * by default (https://learn.microsoft.com/azure/azure-functions/node-http-stream).
+ */
 const hostBodyLimitBytes = 100 * 1024 * 1024;
+/** How long Kestrel drains a body the app left unread before it closes the connection. */
+const drainDeadlineMs = 5_000;
+/** How much of a body the function left unread is drained before the connection is closed. */
+const drainLimitBytes = 1024 * 1024;
 
 export interface FunctionsHostOptions {
   readonly functions: readonly HttpFunctionDefinition[];
@@ -36,10 +44,12 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const logHandler: LogHandler = options.logHandler ?? (() => undefined);
 
   const listener: http.RequestListener = (incoming, outgoing) => {
-    void serve(incoming, outgoing).catch(() => {
-      if (!outgoing.headersSent) outgoing.writeHead(500);
-      outgoing.end();
-    });
+    void serve(incoming, outgoing)
+      .catch(() => {
+        if (!outgoing.headersSent) outgoing.writeHead(500);
+        outgoing.end();
+      })
+      .finally(() => discardUnreadBody(incoming, outgoing));
   };
 
   async function serve(incoming: http.IncomingMessage, outgoing: http.ServerResponse): Promise<void> {
@@ -55,8 +65,8 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     const method = (incoming.method ?? 'GET').toUpperCase();
     const selected = selectRoute(routes, method, requestPathSegments(url.pathname));
 
-    const body = await readBody(incoming);
-    if (body === undefined) {
+    // Kestrel refuses a declared body over its limit before any function runs.
+    if (Number(incoming.headers['content-length'] ?? 0) > hostBodyLimitBytes) {
       outgoing.writeHead(413).end();
       return;
     }
@@ -73,17 +83,18 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       const value = incoming.rawHeaders[index + 1]!;
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
-    const request = new HttpRequest({
-      method,
-      url: url.toString(),
-      headers,
-      query: Object.fromEntries(url.searchParams),
-      params: selected.params,
-      ...(body.byteLength === 0 ? {} : { body: { bytes: body } }),
-    });
+    // As the worker builds it under HTTP streams (createStreamRequest in @azure/functions'
+    // src/http/HttpRequest.ts): a fetch Request whose body is the connection itself, read only as
+    // the handler reads, and the query taken from the URL. GET and HEAD get no body there either.
+    const body = method === 'GET' || method === 'HEAD' ? undefined : new StreamedBody(incoming);
+    const nativeRequest = new Request(url.toString(), { method, headers, ...(body === undefined ? {} : { body: body.stream, duplex: 'half' as const }) });
+    const init: StreamedRequestInit = { nativeRequest, params: selected.params };
+    const request = new HttpRequest(init);
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: selected.definition.name, logHandler });
     const response = (await selected.definition.handler(request, context)) as HttpResponseInit;
-    writeResponse(outgoing, response);
+    // The host answers a body over its own limit itself, whatever the function made of it.
+    if (body?.overHostLimit === true) outgoing.writeHead(413).end();
+    else writeResponse(outgoing, response);
   }
 
   // Kestrel, under the Functions host, allows 32 KiB of request headers; Node's default is 16.
@@ -103,15 +114,101 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   };
 }
 
-async function readBody(incoming: http.IncomingMessage): Promise<Uint8Array | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > hostBodyLimitBytes) return undefined;
-    chunks.push(chunk);
+/**
+ * What the worker's HttpRequest constructor takes besides the public HttpRequestInit: the
+ * prebuilt fetch Request it wraps (`nativeRequest`, see InternalHttpRequestInit in
+ * @azure/functions' src/http/HttpRequest.ts). It is how the worker passes a streamed body.
+ */
+interface StreamedRequestInit extends HttpRequestInit {
+  readonly nativeRequest: Request;
+}
+
+/**
+ * A request body read from the connection only as the function reads it, never held whole, and
+ * capped at the host's limit.
+ */
+class StreamedBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Set when the function read past the host's limit. */
+  overHostLimit = false;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private released: Promise<void> | undefined;
+
+  constructor(incoming: http.IncomingMessage) {
+    // Not destroyed on return: a function that stops reading (jsonBody cancels at 1 MiB) must not
+    // take the connection with it, since its answer still goes out on it.
+    this.chunks = incoming.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+    let size = 0;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const next = await this.chunks.next();
+          if (next.done === true) {
+            controller.close();
+            return;
+          }
+          size += next.value.length;
+          if (size > hostBodyLimitBytes) {
+            this.overHostLimit = true;
+            controller.error(new Error(`The request body is larger than the host's ${hostBodyLimitBytes} bytes.`));
+            void this.release();
+            return;
+          }
+          controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+        },
+        cancel: () => this.release(),
+      },
+      // Nothing is read ahead of the function.
+      { highWaterMark: 0 },
+    );
+    bodies.set(incoming, this);
   }
-  return Buffer.concat(chunks);
+
+  /** Stops reading for the function; the connection and what is left of the body stay. */
+  release(): Promise<void> {
+    this.released ??= Promise.resolve(this.chunks.return?.()).then(() => undefined);
+    return this.released;
+  }
+}
+
+const bodies = new WeakMap<http.IncomingMessage, StreamedBody>();
+
+/**
+ * Once the answer is out, whatever the function left of the body is read and dropped, never kept,
+ * but only so much of it. Kestrel drains an unread body so that the connection can serve the next
+ * request, and closes the connection when draining takes over five seconds
+ * (https://learn.microsoft.com/aspnet/core/fundamentals/servers/kestrel/request-draining). Here
+ * the drain also stops after 1 MiB: in Node every discarded read is a fresh buffer that only a
+ * later garbage collection frees, so draining a 95 MiB upload would grow the process by tens of
+ * MiB of garbage and burn a core for nothing. Past that, reading stops and the connection is
+ * ended after the answer; it is destroyed only when the client has gone or the five seconds are
+ * up, because closing a socket with unread data makes the kernel reset the connection, which can
+ * discard an answer the client has not yet received.
+ */
+function discardUnreadBody(incoming: http.IncomingMessage, outgoing: http.ServerResponse): void {
+  finished(outgoing, () => {
+    const socket = incoming.socket;
+    if (incoming.complete || incoming.destroyed || socket === null) return;
+    const deadline = setTimeout(() => socket.destroy(), drainDeadlineMs);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
+    incoming.once('end', () => clearTimeout(deadline));
+    let drained = 0;
+    let stopped = false;
+    const drain = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained <= drainLimitBytes) return;
+      stopped = true;
+      incoming.off('data', drain);
+      incoming.pause();
+      socket.pause();
+      socket.end();
+    };
+    incoming.on('data', drain);
+    void Promise.resolve(bodies.get(incoming)?.release()).finally(() => {
+      if (!stopped) incoming.resume();
+    });
+  });
 }
 
 function writeResponse(outgoing: http.ServerResponse, response: HttpResponseInit): void {
