@@ -47,6 +47,7 @@ interface ProgrammingModel {
   name: string;
   version: string;
   getInvocationModel(coreContext: unknown): InvocationModel;
+  getCapabilities?(capabilities: Record<string, string>): Promise<Record<string, string>>;
 }
 
 export interface WorkerReport {
@@ -100,21 +101,77 @@ function loadApp(appDirectory: string): number {
   return performance.now() - started;
 }
 
-async function invoke(entry: (typeof registered)[number], triggerName: string, rpcHttp: Record<string, unknown>): Promise<RpcHttpResponse | undefined> {
+/**
+ * The host's side of an invocation. With HTTP streams on (functions/index.ts), the worker reports
+ * an `HttpUri` capability (the library's own proxy server, setupHttpProxy) and the host forwards
+ * the client's request there with an `x-ms-invocation-id` header, while the RPC invocation carries
+ * only trigger metadata; the library answers on that proxied connection (sendProxyResponse).
+ * Without streams the request travels in the RPC message itself. Both are followed here.
+ */
+async function invoke(
+  entry: (typeof registered)[number],
+  triggerName: string,
+  incoming: http.IncomingMessage,
+  outgoing: http.ServerResponse,
+  rpcHttp: Record<string, unknown>,
+  body: Buffer | undefined,
+): Promise<void> {
+  const invocationId = randomUUID();
   const coreContext = {
-    invocationId: randomUUID(),
-    request: { inputData: [{ name: triggerName, data: { http: rpcHttp } }], triggerMetadata: {} },
+    invocationId,
+    request: { inputData: [{ name: triggerName, data: { http: rpcHttp } }], triggerMetadata: httpUri === undefined ? {} : streamTriggerMetadata(rpcHttp) },
     metadata: entry.metadata,
     state: 'invocation',
     log: coreApi.log,
   };
   const model = programmingModel!.getInvocationModel(coreContext);
+  if (httpUri === undefined) {
+    const { context, inputs } = await model.getArguments();
+    const result = await model.invokeFunction(context, inputs, entry.callback);
+    const response = (await model.getResponse(context, result)).returnValue?.http;
+    outgoing.writeHead(Number(response?.statusCode ?? 200), response?.headers ?? {});
+    outgoing.end(response?.body?.bytes === undefined ? response?.body?.string : Buffer.from(response.body.bytes));
+    return;
+  }
+  // The host's forwarder names the original host and scheme; the library rebuilds request.url from
+  // them (createStreamRequest: 'Expected headers "x-forwarded-host" and "x-forwarded-proto"').
+  const forwarded = { 'x-forwarded-host': incoming.headers.host ?? 'localhost', 'x-forwarded-proto': 'http', 'x-ms-invocation-id': invocationId };
+  const proxied = http.request(new URL(incoming.url ?? '/', httpUri), { method: incoming.method, headers: { ...incoming.headers, ...forwarded } });
+  const answered = new Promise<void>((resolve, reject) => {
+    proxied.on('response', (response) => {
+      outgoing.writeHead(response.statusCode ?? 500, response.headers);
+      response.pipe(outgoing);
+      response.on('end', resolve);
+    });
+    proxied.on('error', reject);
+  });
+  proxied.end(body);
   const { context, inputs } = await model.getArguments();
   const result = await model.invokeFunction(context, inputs, entry.callback);
-  return (await model.getResponse(context, result)).returnValue?.http;
+  await model.getResponse(context, result);
+  await answered;
+}
+
+let httpUri: string | undefined;
+
+/**
+ * Under HTTP streams the library takes the request's headers and route parameters from the
+ * invocation's trigger metadata, not from the proxied request (createStreamRequest in
+ * @azure/functions, Azure/azure-functions-host#9840): `Headers` as JSON, each parameter a string.
+ */
+function streamTriggerMetadata(rpcHttp: Record<string, unknown>): Record<string, unknown> {
+  const params = rpcHttp.params as Record<string, string>;
+  return {
+    Headers: { json: JSON.stringify(rpcHttp.headers) },
+    Query: { json: JSON.stringify(rpcHttp.query) },
+    ...Object.fromEntries(Object.entries(params).map(([name, value]) => [name, { string: value }])),
+  };
 }
 
 async function serve(): Promise<string> {
+  // As the worker does once the app is loaded (WorkerInitHandler → getCapabilities).
+  const capabilities = (await programmingModel!.getCapabilities?.({})) ?? {};
+  httpUri = capabilities.HttpUri;
   // Loaded after the app, so that the import time above is the app's alone.
   const { compileRouteTemplate, compareFunctionNames, requestPathSegments } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
   const routes = registered
@@ -138,16 +195,12 @@ async function serve(): Promise<string> {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       const body = Buffer.concat(chunks);
-      invoke(route.entry, route.triggerName, { method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, ...(body.length === 0 ? {} : { body: { bytes: body } }) }).then(
-        (response) => {
-          outgoing.writeHead(Number(response?.statusCode ?? 200), response?.headers ?? {});
-          outgoing.end(response?.body?.bytes === undefined ? response?.body?.string : Buffer.from(response.body.bytes));
-        },
-        (error: unknown) => {
-          systemLogs.push(String(error));
-          outgoing.writeHead(500).end();
-        },
-      );
+      const rpcHttp = { method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, ...(body.length === 0 || httpUri !== undefined ? {} : { body: { bytes: body } }) };
+      invoke(route.entry, route.triggerName, incoming, outgoing, rpcHttp, body.length === 0 ? undefined : body).catch((error: unknown) => {
+        systemLogs.push(String(error));
+        if (!outgoing.headersSent) outgoing.writeHead(500);
+        outgoing.end();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
