@@ -1,4 +1,7 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet } from 'jose';
+
+/** jose's remote key set: a key getter that also reports and reloads its cached keys. */
+export type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>;
 
 /** How long a key endpoint or discovery document may take before the request gets a 503. */
 const fetchTimeoutInMs = 5_000;
@@ -14,11 +17,11 @@ export class KeyDiscoveryError extends Error {
  * remote key set (cached, one in-flight fetch, refetch on unknown kid outside the cooldown).
  */
 export class TenantKeyResolver {
-  private readonly keySets = new Map<string, Promise<JWTVerifyGetKey>>();
+  private readonly keySets = new Map<string, Promise<RemoteKeySet>>();
 
   constructor(private readonly authority: string) {}
 
-  getKeySet(tenantId: string): Promise<JWTVerifyGetKey> {
+  getKeySet(tenantId: string): Promise<RemoteKeySet> {
     let keySet = this.keySets.get(tenantId);
     if (keySet === undefined) {
       keySet = this.discover(tenantId);
@@ -29,7 +32,22 @@ export class TenantKeyResolver {
     return keySet;
   }
 
-  private async discover(tenantId: string): Promise<JWTVerifyGetKey> {
+  /**
+   * Discovery, the key set download and each signing key's import, done now rather than by the
+   * tenant's first request (src/startup/warmUp.ts). jose downloads on its first getKey unless
+   * the set is fresh, and `reload()` is that same download (one in flight, shared); the keys
+   * it holds are imported on first use per kid, which a lookup by kid does here.
+   */
+  async prefetch(tenantId: string): Promise<void> {
+    const keySet = await this.getKeySet(tenantId);
+    if (!keySet.fresh) await keySet.reload();
+    for (const key of keySet.jwks()?.keys ?? []) {
+      if (key.kty !== 'RSA' || key.kid === undefined || (key.use !== undefined && key.use !== 'sig')) continue;
+      await keySet({ alg: 'RS256', kid: key.kid });
+    }
+  }
+
+  private async discover(tenantId: string): Promise<RemoteKeySet> {
     const discoveryUrl = `${this.authority}/${tenantId}/v2.0/.well-known/openid-configuration`;
     let response: Response;
     try {

@@ -97,6 +97,31 @@ export class EntraTokenVerifier {
     this.keys = new TenantKeyResolver(settings.entraAuthority);
   }
 
+  /**
+   * Start-up work a tenant's first request would otherwise wait for (src/startup/warmUp.ts):
+   * every accepted tenant's discovery, key set and key imports; then one verification of a token
+   * that names a real key but carries a zero signature, so that the verification code is compiled
+   * too. That token is refused (401) like any forged one, and refusals are not cached.
+   */
+  async warmUp(): Promise<void> {
+    await Promise.all(this.settings.entraTenantIds.map((tenantId) => this.keys.prefetch(tenantId)));
+    const tenantId = this.settings.entraTenantIds[0];
+    if (tenantId === undefined) return;
+    const kid = (await this.keys.getKeySet(tenantId)).jwks()?.keys.find((key) => key.kty === 'RSA' && key.kid !== undefined)?.kid;
+    if (kid === undefined) return;
+    const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const claims = { tid: tenantId, iss: `${this.settings.entraAuthority}/${tenantId}/v2.0`, aud: this.settings.entraAudiences[0], iat: nowSeconds, nbf: nowSeconds, exp: nowSeconds + 60 };
+    const forged = `${segment({ alg: 'RS256', typ: 'JWT', kid })}.${segment(claims)}.${Buffer.alloc(256).toString('base64url')}`;
+    try {
+      await this.verifyToken(forged);
+    } catch (error) {
+      if (error instanceof GraphError && error.status === 401) return;
+      throw error;
+    }
+    throw new Error('A token with a zero signature was accepted.');
+  }
+
   async verifyAuthorizationHeader(header: string | null): Promise<Caller> {
     if (header === null || header.trim() === '') throw graphErrors.emptyToken();
     const match = /^Bearer +(\S+)\s*$/i.exec(header);

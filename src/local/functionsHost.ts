@@ -25,6 +25,13 @@ export interface FunctionsHostOptions {
   /** Serve HTTPS with this certificate instead of HTTP. */
   readonly tls?: { readonly key: string; readonly cert: string };
   readonly logHandler?: LogHandler;
+  /**
+   * The app's appStart hooks (functions/index.ts registers the same ones with app.hook.appStart),
+   * awaited in order before the host listens: the Node.js worker awaits them before it answers
+   * the host's init, and the host sends no request before that answer
+   * (Azure/azure-functions-nodejs-worker src/startApp.ts, src/hooks/executeHooks.ts).
+   */
+  readonly appStartHooks?: readonly (() => Promise<void> | void)[];
 }
 
 export interface RunningFunctionsHost {
@@ -96,6 +103,8 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (body?.overHostLimit === true) outgoing.writeHead(413).end();
     else writeResponse(outgoing, response);
   }
+
+  for (const hook of options.appStartHooks ?? []) await hook();
 
   // Kestrel, under the Functions host, allows 32 KiB of request headers; Node's default is 16.
   const serverOptions = { maxHeaderSize: 32 * 1024 };

@@ -6,6 +6,7 @@ import { readServiceSettings } from '../config/settings';
 import { parseRouteTemplate, regexLiterals } from '../http/routeTemplate';
 import { createCosmosStore, ensureCosmosResources } from '../store/cosmosStore';
 import { getRepositories } from '../store/repositories';
+import { warmUp } from '../startup/warmUp';
 import { demoIds, seedDemoDirectory } from './demoData';
 import { DevIssuer } from './devIssuer';
 import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
@@ -99,6 +100,8 @@ async function main(): Promise<void> {
   const host = await startFunctionsHost({
     functions: httpFunctions,
     port: Number(process.env.PORT ?? 7071),
+    // What functions/index.ts registers as its appStart hook, run as the worker runs it.
+    appStartHooks: [() => warmUp()],
     host: process.env.HOST ?? '127.0.0.1',
     logHandler: process.env.LOG_REQUESTS === '0' ? () => undefined : (level, ...args) => console.log(`[${level}]`, ...args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg)))),
   });

@@ -6,7 +6,11 @@
  *   - `@azure/functions-core` is answered by intercepting Module.prototype.require
  *     (src/setupCoreModule.ts), so the app's own copy of @azure/functions, bundled or not,
  *     registers its programming model and its functions through it;
- *   - the entry point is the file package.json's `main` names, required once (src/startApp.ts);
+ *   - the entry point is the file package.json's `main` names, required once, then the appStart
+ *     hooks it registered, each awaited in order, before the worker answers the host's init (or
+ *     specialization) request: the host sends no invocation before that answer (src/startApp.ts,
+ *     src/hooks/executeHooks.ts, src/eventHandlers/WorkerInitHandler.ts), so this serves none
+ *     before the hooks are done either;
  *   - an invocation goes through the registered programming model: getInvocationModel,
  *     getArguments, invokeFunction, getResponse (src/eventHandlers/InvocationHandler.ts), with
  *     the HTTP request in the RPC shape the host sends.
@@ -54,10 +58,14 @@ export interface WorkerReport {
   programmingModel: { name: string; version: string } | undefined;
   functions: FunctionMetadata[];
   importMs: number;
+  /** The appStart hooks' time, after the import and before the first request. */
+  appStartMs: number;
   url?: string;
 }
 
 const registered: { metadata: FunctionMetadata; callback: unknown }[] = [];
+type HookCallback = (context: unknown) => unknown;
+const hooks = new Map<string, HookCallback[]>();
 let programmingModel: ProgrammingModel | undefined;
 const systemLogs: string[] = [];
 
@@ -73,7 +81,12 @@ const coreApi = {
     registered.push({ metadata, callback });
     return { dispose: () => undefined };
   },
-  registerHook: () => ({ dispose: () => undefined }),
+  registerHook: (hookName: string, callback: HookCallback) => {
+    const callbacks = hooks.get(hookName) ?? [];
+    callbacks.push(callback);
+    hooks.set(hookName, callbacks);
+    return { dispose: () => callbacks.splice(callbacks.indexOf(callback), 1) };
+  },
   log: (level: string, category: string, message: string) => {
     if (level === 'error' || level === 'critical') systemLogs.push(`${category}: ${message}`);
   },
@@ -95,9 +108,18 @@ function setupCoreModule(): void {
 }
 
 function loadApp(appDirectory: string): number {
-  const { main } = JSON.parse(readFileSync(path.join(appDirectory, 'package.json'), 'utf8')) as { main: string };
+  const { main: entryPoint } = JSON.parse(readFileSync(path.join(appDirectory, 'package.json'), 'utf8')) as { main: string };
   const started = performance.now();
-  require(path.join(appDirectory, main));
+  require(path.join(appDirectory, entryPoint));
+  return performance.now() - started;
+}
+
+/** The worker's executeHooks('appStart', …): each callback awaited in registration order. */
+async function runAppStartHooks(functionAppDirectory: string): Promise<number> {
+  const started = performance.now();
+  const hookData = {};
+  const context = { hookData, appHookData: hookData, functionAppDirectory };
+  for (const callback of hooks.get('appStart') ?? []) await callback(context);
   return performance.now() - started;
 }
 
@@ -212,10 +234,12 @@ async function main(): Promise<void> {
   if (appDirectory === undefined) throw new Error('usage: functionsWorker.js <app directory> [--serve]');
   setupCoreModule();
   const importMs = loadApp(path.resolve(appDirectory));
+  const appStartMs = await runAppStartHooks(path.resolve(appDirectory));
   const report: WorkerReport = {
     programmingModel: programmingModel === undefined ? undefined : { name: programmingModel.name, version: programmingModel.version },
     functions: registered.map(({ metadata }) => ({ name: metadata.name, bindings: metadata.bindings })),
     importMs,
+    appStartMs,
     ...(mode === '--serve' ? { url: await serve() } : {}),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);

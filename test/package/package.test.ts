@@ -15,11 +15,18 @@ let deployPackage: DeployPackage;
 let worker: ChildProcess;
 let report: WorkerReport;
 let workerErrors = '';
+let keySetsServedBeforeStart = 0;
+/** What the worker did before it served a request: its appStart hook's work. */
+let startUp: { keySetsServed: number; storeRequests: { method: string; path: string; partition: string; isQuery: boolean }[] };
 
 beforeAll(async () => {
   service = await TestService.start();
   // Outside the repository, so that no node_modules above it can stand in for what the package lacks.
   deployPackage = await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-package-')));
+  // From here every Cosmos request is recorded and every key set served is counted: the worker's
+  // start-up (its appStart hook) is the only client of either until the first test sends a request.
+  service.proxy.record = true;
+  keySetsServedBeforeStart = service.issuer.jwksRequests;
   // A fresh Node process loads the package as the Functions worker would, with this test's
   // settings (the embedded Cosmos endpoint behind the fault proxy, the loopback issuer).
   worker = spawn(process.execPath, [path.join(__dirname, 'functionsWorker.js'), deployPackage.outDir, '--serve'], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -28,6 +35,18 @@ beforeAll(async () => {
     worker.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${workerErrors}`)));
     createInterface({ input: worker.stdout! }).once('line', (line) => resolve(JSON.parse(line) as WorkerReport));
   });
+  startUp = {
+    keySetsServed: service.issuer.jwksRequests - keySetsServedBeforeStart,
+    storeRequests: service.proxy.seen.map((request) => ({
+      method: request.method,
+      path: request.path,
+      partition: String(request.headers['x-ms-documentdb-partitionkey']),
+      // A query and its query plan (which names no partition) are POSTs too, but read only.
+      isQuery: [request.headers['x-ms-documentdb-isquery'], request.headers['x-ms-cosmos-is-query-plan-request']].some((value) => String(value).toLowerCase() === 'true'),
+    })),
+  };
+  service.proxy.record = false;
+  service.proxy.seen.length = 0;
 });
 
 afterAll(async () => {
@@ -83,6 +102,29 @@ describe('the deployable package (npm run package)', () => {
     }
     const timer = Object.values(report.functions.find((entry) => entry.name === reconcileMembershipsTimer.name)!.bindings);
     expect(timer.find((binding) => binding.type === 'timerTrigger')).toMatchObject({ schedule: reconcileMembershipsTimer.schedule });
+  });
+
+  it('does the first request\'s one-time work at start-up (appStart): the first authenticated request downloads no keys', async () => {
+    // Before any request: both accepted tenants' key sets, and the Cosmos client's reads under a
+    // tenant that does not exist (a point read and a query: nothing found, nothing written).
+    expect(startUp.keySetsServed).toBe(2);
+    const nobody = '00000000-0000-0000-0000-000000000000';
+    const reads = startUp.storeRequests.filter((request) => request.method === 'GET');
+    const queries = startUp.storeRequests.filter((request) => request.method === 'POST' && request.isQuery);
+    expect(reads.map((request) => request.partition)).toEqual([`["${nobody}|${nobody}"]`]);
+    expect(queries.filter((request) => request.partition !== 'undefined').map((request) => request.partition)).toEqual([`["${nobody}|group|${nobody}"]`]);
+    expect(reads.length + queries.length).toBe(startUp.storeRequests.length);
+    // The in-process service arranges the data (its own verifier downloads keys for itself).
+    const group = await service.createGroup();
+    const keySetsServed = service.issuer.jwksRequests;
+    service.proxy.record = true;
+    const listed = await packaged('GET', `/v1.0/groups/${group.id}/members`);
+    service.proxy.record = false;
+    expect(listed.status).toBe(200);
+    expect(service.issuer.jwksRequests).toBe(keySetsServed);
+    // Only the request's own document reads: no account, database or container metadata.
+    expect(service.proxy.seen.length).toBeGreaterThan(0);
+    expect(service.proxy.seen.filter((request) => !/^\/dbs\/[^/]+\/colls\/[^/]+\/docs(\/|$)/.test(request.path))).toEqual([]);
   });
 
   it('serves requests from the package alone: health, a read, an add stored in both directions, a Graph error', async () => {

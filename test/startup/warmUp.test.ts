@@ -1,0 +1,29 @@
+import { warmUp } from '../../src/startup/warmUp';
+import { TestService } from '../support/testService';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await TestService.start();
+});
+afterAll(() => service.stop());
+
+describe('the appStart warm-up (src/startup/warmUp.ts)', () => {
+  it('never fails the start: with the key endpoint and Cosmos DB refusing, it warns, and the first request then does the work itself', async () => {
+    service.issuer.available = false;
+    service.proxy.rule = () => ({ kind: 'status', status: 401 });
+    const warnings: string[] = [];
+    try {
+      await expect(warmUp((message) => warnings.push(message))).resolves.toBeUndefined();
+    } finally {
+      service.issuer.available = true;
+      service.proxy.rule = () => undefined;
+    }
+    expect(warnings.map((warning) => /^warm-up of the (.+?) failed/.exec(warning)?.[1]).sort()).toEqual(['Cosmos DB client', 'signing keys']);
+
+    // A failed discovery is not kept: the first request finds the keys itself.
+    const keySetsServed = service.issuer.jwksRequests;
+    const group = await service.createGroup();
+    expect((await service.request('GET', `/v1.0/groups/${group.id}/members`)).status).toBe(200);
+    expect(service.issuer.jwksRequests).toBeGreaterThan(keySetsServed);
+  });
+});
