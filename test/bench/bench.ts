@@ -174,8 +174,7 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   const authority = await issuer.listen();
   const common = { COSMOS_ENDPOINT: cosmos.url, COSMOS_KEY: cosmosKey, BENCH_TENANT: tenantId };
   const serviceSettings = { COSMOS_DATABASE: 'bench-service', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience };
-  const firstToken = await issuer.signToken({ tenantId, audience, app: { roles: ['GroupMember.ReadWrite.All'] } });
-  await measureFirstRequest(deployDirectory, { ...common, ...serviceSettings }, `/v1.0/groups/${groupIds[0]!}/members`, { Authorization: `Bearer ${firstToken}` });
+  await measureFirstRequest(deployDirectory, { ...common, ...serviceSettings }, groupIds, () => issuer.signToken({ tenantId, audience, app: { roles: ['GroupMember.ReadWrite.All'] }, claims: { jti: randomUUID() } }));
   if (process.env.BENCH_ONLY === 'startup') {
     cosmos.stop();
     await issuer.close();
@@ -396,18 +395,22 @@ async function measureStartup(deployDirectory: string): Promise<void> {
 }
 
 /**
- * The first request a freshly started worker serves, against the same request once warm. Each of
- * 11 fresh processes loads the bundle and listens (functionsWorker.js --serve: the host's HTTP
- * request handed to the programming model in process, as the worker runs it); this process then
- * times, from send to last byte, request 1, then requests 12-21 after 10 warm-ups. The request
- * is GET members of a group with an application token: token validation on each, Cosmos reads on
- * every one. Each worker runs the app's appStart hook (src/startup/warmUp.ts: discovery, keys,
- * Cosmos client, schemas) before it serves, as the Functions worker does before the host sends a
- * request; its time is printed, not judged. First = median over processes of request 1; warm =
- * median over processes of each one's median of 12-21.
+ * The first request a freshly started worker serves, against warm ones doing the same work. Each
+ * of 11 fresh processes loads the bundle and listens (functionsWorker.js --serve: the host's HTTP
+ * request forwarded to the programming model's stream proxy, as the worker runs it); this process
+ * then times, from send to last byte, request 1, then requests 12-21 after 10 warm-ups. Every
+ * request is GET members of a group the worker has not served yet, with an application token it
+ * has not seen yet (freshly signed, so its signature is verified again): measured as Azure runs
+ * it, the warm figure holds no per-instance cache of the object or the token, so the ratio is the
+ * price of a cold worker alone. Each worker runs the app's appStart hook (src/startup/warmUp.ts:
+ * discovery, keys, Cosmos client, schemas) before it serves, as the Functions worker does before
+ * the host sends a request; its time is printed, not judged. First = median over processes of
+ * request 1; warm = median over processes of each one's median of 12-21.
  */
-async function measureFirstRequest(deployDirectory: string, env: NodeJS.ProcessEnv, requestPath: string, headers: Record<string, string>): Promise<void> {
-  const timed = async (url: string) => {
+async function measureFirstRequest(deployDirectory: string, env: NodeJS.ProcessEnv, groupIds: readonly string[], signToken: () => Promise<string>): Promise<void> {
+  const requestsPerWorker = 21;
+  if (groupIds.length < requestsPerWorker) throw new Error(`measureFirstRequest needs ${requestsPerWorker} groups`);
+  const timed = async (url: string, { requestPath, headers }: { requestPath: string; headers: Record<string, string> }) => {
     const started = performance.now();
     const response = await fetch(`${url}${requestPath}`, { headers });
     await response.arrayBuffer();
@@ -418,17 +421,24 @@ async function measureFirstRequest(deployDirectory: string, env: NodeJS.ProcessE
   const warm: number[] = [];
   const appStart: number[] = [];
   for (let run = 0; run < startupRuns; run += 1) {
+    // Signed before the worker starts, so that signing is not timed.
+    const requests = await Promise.all(
+      Array.from({ length: requestsPerWorker }, async (_, index) => ({
+        requestPath: `/v1.0/groups/${groupIds[(run + index) % groupIds.length]!}/members`,
+        headers: { Authorization: `Bearer ${await signToken()}` },
+      })),
+    );
     const { child, workerReport } = await startWorker(deployDirectory, true, env);
     appStart.push(workerReport.appStartMs);
-    first.push(await timed(workerReport.url!));
-    for (let index = 0; index < 10; index += 1) await timed(workerReport.url!);
+    first.push(await timed(workerReport.url!, requests[0]!));
+    for (let index = 1; index <= 10; index += 1) await timed(workerReport.url!, requests[index]!);
     const measured: number[] = [];
-    for (let index = 0; index < 10; index += 1) measured.push(await timed(workerReport.url!));
+    for (let index = 11; index < requestsPerWorker; index += 1) measured.push(await timed(workerReport.url!, requests[index]!));
     warm.push(median(measured));
     child.kill();
   }
   const [firstMedian, warmMedian] = [median(first), median(warm)];
-  console.log(`\nFirst request (${startupRuns} fresh worker processes on the bundle; GET ${requestPath.replace(/[0-9a-f-]{36}/, '{id}')}, send to last byte): first median ${fixed(firstMedian, 1)} ms (max ${fixed(Math.max(...first), 1)}), the same request warm median ${fixed(warmMedian, 2)} ms; before serving, the appStart hook took median ${fixed(median(appStart), 1)} ms`);
+  console.log(`\nFirst request (${startupRuns} fresh worker processes on the bundle; GET /v1.0/groups/{id}/members of a group and with a token the worker has not seen, send to last byte): first median ${fixed(firstMedian, 1)} ms (max ${fixed(Math.max(...first), 1)}), warm median ${fixed(warmMedian, 2)} ms; before serving, the appStart hook took median ${fixed(median(appStart), 1)} ms`);
   target(firstMedian <= 2 * warmMedian, `first request after import ${fixed(firstMedian / warmMedian)}x a warm one (${fixed(firstMedian, 1)} vs ${fixed(warmMedian, 2)} ms; target <= 2)`);
 }
 
