@@ -18,7 +18,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const root = path.resolve(__dirname, '../..');
 export const defaultOutDir = path.join(root, '.deploy');
@@ -106,7 +106,7 @@ export async function buildDeployPackage(outDir = defaultOutDir): Promise<Deploy
     logLevel: 'warning',
     plugins: [leaveDevOnlyPackagesOut(devOnlyPackages()), englishZodLocaleOnly],
   });
-  const metafile = result.metafile as Metafile;
+  const metafile = result.metafile;
   const output = Object.values(metafile.outputs).find((candidate) => candidate.entryPoint !== undefined)!;
   const externals = [...new Set(output.imports.filter((imported) => imported.external && !isBuiltin(imported.path)).map((imported) => imported.path))].sort();
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; description?: string };

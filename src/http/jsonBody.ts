@@ -34,13 +34,13 @@ export async function readJsonText(request: HttpRequest): Promise<string> {
 async function readAtMost(request: HttpRequest, limit: number): Promise<Uint8Array | undefined> {
   // No body at all (GET and HEAD have none under streams): the same as an empty one.
   if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done === true) break;
-    const chunk = value as Uint8Array;
+    if (done) break;
+    const chunk = value;
     size += chunk.byteLength;
     if (size > limit) {
       // Cancelling stops the reading here. Under the worker the stream wraps its proxy

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { TestService } from '../support/testService';
-import { parseJsonOrUndefined } from '../support/jsonText';
+import { graphJsonOf, type GraphJson } from '../support/jsonText';
 
 /**
  * The service's own URL (links, Location, which @odata.id hosts count as this service) comes from
@@ -27,7 +27,7 @@ interface RawResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
+  readonly json: GraphJson;
 }
 
 /** fetch will not send a Host header of our choosing; node:http will. */
@@ -51,7 +51,7 @@ function requestWithHost(host: string, method: string, path: string, body?: unkn
       (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, json: parseJsonOrUndefined(Buffer.concat(chunks).toString('utf8')) }));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, json: graphJsonOf(Buffer.concat(chunks).toString('utf8')) }));
         incoming.on('error', reject);
       },
     );

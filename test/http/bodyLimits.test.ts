@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { roles, TestService, type TestResponse } from '../support/testService';
 import { graphJsonOf } from '../support/jsonText';
+import { anyString } from '../support/matchers';
 import type { ServerMemory } from './bodyLimitsServer';
 
 const MiB = 1024 * 1024;
@@ -166,7 +167,7 @@ function expectTooLarge(response: TestResponse): void {
   expect(response.json.error).toMatchObject({
     code: 'RequestEntityTooLarge',
     message: `The request body is larger than ${limit} bytes.`,
-    innerError: { 'request-id': response.headers.get('request-id'), 'client-request-id': expect.any(String), date: expect.any(String) },
+    innerError: { 'request-id': response.headers.get('request-id'), 'client-request-id': anyString(), date: anyString() },
   });
 }
 
@@ -183,7 +184,7 @@ class ServerProcess {
     const server = new ServerProcess(child);
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`bodyLimitsServer exited with ${code}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         const message = JSON.parse(line) as { url?: string } & ServerMemory;
         if (message.url !== undefined) {
           server.url = message.url;

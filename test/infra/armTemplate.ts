@@ -15,6 +15,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A JSON value as text: a string as it is, anything else as JSON. */
+export function jsonText(value: Json | undefined): string {
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+}
 type JsonObject = { [key: string]: Json };
 
 export interface Compiled {
@@ -87,9 +92,9 @@ function matching(text: string, open: number): number {
   throw new Error(`unbalanced expression: ${text}`);
 }
 
-/** Length of the accessor chain (`.a`, `[0]`, `.b`…) starting at `at`. */
-function accessorsLength(text: string, at: number): number {
-  let i = at;
+/** Length of the accessor chain (`.a`, `[0]`, `.b`…) starting at `start`. */
+function accessorsLength(text: string, start: number): number {
+  let i = start;
   for (;;) {
     const member = /^\.[A-Za-z_$][\w$]*/.exec(text.slice(i));
     if (member !== null) {
@@ -97,7 +102,7 @@ function accessorsLength(text: string, at: number): number {
     } else if (text.charAt(i) === '[') {
       i = matching(text, i) + 1;
     } else {
-      return i - at;
+      return i - start;
     }
   }
 }
@@ -213,9 +218,9 @@ function rewriteJson(value: Json, scope: Scope): Json {
 
 function copyCount(count: Json | undefined, scope: Scope): number {
   if (typeof count === 'number') return count;
-  const variable = /^\[length\(variables\('(\w+)'\)\)\]$/.exec(String(count))?.[1];
+  const variable = /^\[length\(variables\('(\w+)'\)\)\]$/.exec(jsonText(count))?.[1];
   const value = variable === undefined ? undefined : asObject(scope.template.variables)[variable];
-  if (!Array.isArray(value)) throw new Error(`copy count this reader cannot evaluate: ${String(count)}`);
+  if (!Array.isArray(value)) throw new Error(`copy count this reader cannot evaluate: ${jsonText(count)}`);
   return value.length;
 }
 
@@ -230,27 +235,27 @@ function flattenScope(scope: Scope, out: FlatResource[]): void {
     const nested = asObject(resource.properties).template;
     if (resource.type === 'Microsoft.Resources/deployments' && isObject(nested)) {
       const child: Scope = {
-        name: [scope.name, String(resource.name)].filter((part) => part !== '').join('/'),
+        name: [scope.name, jsonText(resource.name)].filter((part) => part !== '').join('/'),
         template: nested,
         parent: scope,
         bindings: asObject(asObject(resource.properties).parameters),
         copyIndex: undefined,
         modules: new Map(),
       };
-      scope.modules.set(String(resource.name), child);
+      scope.modules.set(jsonText(resource.name), child);
     }
   }
   for (const resource of resourcesOf(scope.template)) {
     const instances = resource.copy === undefined ? [undefined] : [...Array(copyCount(asObject(resource.copy).count, scope)).keys()];
     for (const copyIndex of instances) {
-      const at: Scope = { ...scope, copyIndex };
+      const instance: Scope = { ...scope, copyIndex };
       const rest = Object.fromEntries(Object.entries(resource).filter(([key]) => key !== 'copy'));
       const nested = asObject(resource.properties).template;
       const body = isObject(nested)
-        ? (rewriteJson({ ...rest, properties: { ...asObject(rest.properties), template: null } }, at) as JsonObject)
-        : (rewriteJson(rest, at) as JsonObject);
-      out.push({ module: scope.name, type: String(resource.type), body });
-      const child = scope.modules.get(String(resource.name));
+        ? (rewriteJson({ ...rest, properties: { ...asObject(rest.properties), template: null } }, instance) as JsonObject)
+        : (rewriteJson(rest, instance) as JsonObject);
+      out.push({ module: scope.name, type: jsonText(resource.type), body });
+      const child = scope.modules.get(jsonText(resource.name));
       if (isObject(nested) && child !== undefined) flattenScope(child, out);
     }
   }

@@ -15,7 +15,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appSettingNames } from '../../src/config/settings';
-import { at, compileMainBicep, expression, findRepoRoot, flatten, type FlatResource, type Json } from './armTemplate';
+import { matching } from '../support/matchers';
+import { at, compileMainBicep, expression, findRepoRoot, flatten, jsonText, type FlatResource, type Json } from './armTemplate';
 
 const repoRoot = findRepoRoot(__dirname);
 const infraDir = path.join(repoRoot, 'infra');
@@ -80,7 +81,7 @@ interface AppSetting {
 const appSettings = (site: FlatResource): AppSetting[] => {
   const list = at(site.body, 'properties.siteConfig.appSettings');
   if (!Array.isArray(list)) return [];
-  return list.map((item: Json) => ({ name: String(at(item, 'name')), value: expression(at(item, 'value')) }));
+  return list.map((item: Json) => ({ name: jsonText(at(item, 'name')), value: expression(at(item, 'value')) }));
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     expect(compiled.diagnostics.split('\n').filter((line) => /\) : (Error|Warning) /.test(line))).toEqual([]);
     expect(at(compiled.template, 'metadata._generator.name')).toBe('bicep');
     // Subscription scope, so that azd creates the resource group itself.
-    expect(String(compiled.template.$schema)).toMatch(/subscriptionDeploymentTemplate\.json#$/);
+    expect(jsonText(compiled.template.$schema)).toMatch(/subscriptionDeploymentTemplate\.json#$/);
     expect(ofType('Microsoft.Resources/resourceGroups').map((rg) => prop(rg, 'name'))).toEqual(["format('rg-{0}', parameters('environmentName'))"]);
   });
 
@@ -320,17 +321,17 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     expect(settings).toEqual({
       AzureWebJobsStorage__accountName: prop(only('Microsoft.Storage/storageAccounts'), 'name'),
       AzureWebJobsStorage__credential: "'managedidentity'",
-      AzureWebJobsStorage__clientId: expect.stringMatching(new RegExp(`^${clientId}$`)),
-      APPLICATIONINSIGHTS_CONNECTION_STRING: expect.stringMatching(referenceTo(only('Microsoft.Insights/components'), '.ConnectionString')),
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: expect.stringMatching(new RegExp(`^format\\('ClientId=\\{0\\};Authorization=AAD', ${clientId}\\)$`)),
+      AzureWebJobsStorage__clientId: matching(new RegExp(`^${clientId}$`)),
+      APPLICATIONINSIGHTS_CONNECTION_STRING: matching(referenceTo(only('Microsoft.Insights/components'), '.ConnectionString')),
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: matching(new RegExp(`^format\\('ClientId=\\{0\\};Authorization=AAD', ${clientId}\\)$`)),
       // The deploying cloud's login endpoint unless the parameter says otherwise.
       ENTRA_AUTHORITY: "if(empty(parameters('entraAuthority')), environment().authentication.loginEndpoint, parameters('entraAuthority'))",
       // Never empty in Azure: the deploying tenant unless the parameter lists tenants.
       ENTRA_TENANT_ID: "if(empty(parameters('entraTenantIds')), tenant().tenantId, parameters('entraTenantIds'))",
       ENTRA_AUDIENCE: "parameters('entraAudience')",
       // DefaultAzureCredential (@azure/identity) picks the user-assigned identity by this variable.
-      AZURE_CLIENT_ID: expect.stringMatching(new RegExp(`^${clientId}$`)),
-      COSMOS_ENDPOINT: expect.stringMatching(referenceTo(only('Microsoft.DocumentDB/databaseAccounts'), '.documentEndpoint')),
+      AZURE_CLIENT_ID: matching(new RegExp(`^${clientId}$`)),
+      COSMOS_ENDPOINT: matching(referenceTo(only('Microsoft.DocumentDB/databaseAccounts'), '.documentEndpoint')),
       COSMOS_DATABASE: "parameters('cosmosDatabaseName')",
     });
   });

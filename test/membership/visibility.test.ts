@@ -32,7 +32,8 @@ beforeAll(async () => {
     [hidden.id, nested.id],
     [visible.id, member.id],
   ] as const) {
-    expect((await service.addMember(groupId, memberId)).status).toBe(204);
+    const added = await service.addMember(groupId, memberId);
+    if (added.status !== 204) throw new Error(`setup: adding ${memberId} to ${groupId} answered ${added.status}`);
   }
 });
 afterAll(() => service.stop());
@@ -129,9 +130,11 @@ describe('paging over hidden entries', () => {
 });
 
 describe('the cost of hiding', () => {
-  const storeRequests = (response: { headers: Headers }) =>
-    (service.logs.find((entry) => entry.message === 'request' && (entry.details as { requestId: string }).requestId === response.headers.get('request-id'))
-      ?.details as { cosmosRequests: number }).cosmosRequests;
+  const storeRequests = (response: { headers: Headers }) => {
+    const line = service.logs.find((entry) => entry.message === 'request' && (entry.details as { requestId: string }).requestId === response.headers.get('request-id'));
+    if (line === undefined) throw new Error('no request log line for this response');
+    return (line.details as { cosmosRequests: number }).cosmosRequests;
+  };
 
   it('is at most two point reads per hidden group on the page, and nothing for a caller who sees them all', async () => {
     const user = await service.createUser();

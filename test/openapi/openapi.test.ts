@@ -8,6 +8,7 @@ import { buildOpenApiDocument, operatorPlaceholders, placeholderHost } from '../
 import { expandRoute } from '../../src/openapi/routes';
 import { caseFoldPattern } from '../../src/openapi/schemaConversion';
 import { servedOpenApiDocument } from '../../src/openapi/served';
+import { anyString, matching } from '../support/matchers';
 import type { SchemaObject, SwaggerDocument } from '../../src/openapi/swagger';
 import { connectorFolder, repositoryRoot } from '../../src/openapi/writeConnector';
 import { roles, TestService, type TestResponse } from '../support/testService';
@@ -245,7 +246,7 @@ describe('connector rules', () => {
     expect([URL.canParse(metadata.Website!), URL.canParse(metadata['Privacy policy']!)]).toEqual([true, true]);
     const certificationCategories = ['AI', 'Business Management', 'Business Intelligence', 'Collaboration', 'Commerce', 'Communication', 'Content and Files', 'Finance', 'Data', 'Human Resources', 'Internet of Things', 'IT Operations', 'Lifestyle and Entertainment', 'Marketing', 'Productivity', 'Sales and CRM', 'Security', 'Social Media', 'Website'];
     expect(metadata.Categories!.split(';').filter((category) => !certificationCategories.includes(category))).toEqual([]);
-    expect(definition.info.contact).toEqual({ name: expect.any(String), url: metadata.Website, email: expect.stringMatching(/^[^@\s]+@[^@\s]+\.[a-z]+$/) });
+    expect(definition.info.contact).toEqual({ name: anyString(), url: metadata.Website, email: matching(/^[^@\s]+@[^@\s]+\.[a-z]+$/) });
   });
 
   it('offers a group picker on every group ID, filled by a list of groups that needs no other input', () => {
