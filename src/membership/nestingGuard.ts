@@ -41,9 +41,10 @@ import type { MembershipRepository } from './membershipRepository';
  *
  * The cost: the walk reads one page of group ids per group visited, at most `nestingLimits.
  * walkReads` pages (400 naming the limit beyond), at most `fanOut` at once; the retries after a
- * lost race share `checkReads`; and each tenant has a per-instance budget of walk reads
- * (`tenantReadsPerSecond`, burst `tenantReadBurst`), answered with 429 and Retry-After when spent,
- * so one tenant's deep nestings cannot starve another's requests.
+ * lost race share `checkReads`; and each tenant has, per instance, at most `tenantChecksAtOnce`
+ * checks at once and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
+ * answered with 429 and Retry-After beyond, so one tenant's deep nestings cannot starve another's
+ * requests: they hold at most 16 queries in flight against the store from one instance.
  */
 export const nestingLimits = {
   /** Store reads one cycle walk may make: about one per group under the member group. */
@@ -62,6 +63,8 @@ export const nestingLimits = {
   writeDeadlineMs: 60_000,
   /** In-flight nestings a tenant's guard may list; beyond it, 429. */
   maxIntents: 200,
+  /** Per tenant, per instance: nesting checks at once (so at most 4 x fanOut walk queries in flight). */
+  tenantChecksAtOnce: 4,
   /** Per tenant, per instance: walk reads per second, and the burst allowed above that. */
   tenantReadsPerSecond: 200,
   tenantReadBurst: 400,
@@ -125,6 +128,22 @@ class TenantReadBudget {
 }
 
 const tenantBudget = new TenantReadBudget();
+
+/** Nesting checks in progress per tenant on this instance. */
+const checksInProgress = new Map<string, number>();
+
+function beginCheck(tenantId: string): () => void {
+  const running = checksInProgress.get(tenantId) ?? 0;
+  if (running >= nestingLimits.tenantChecksAtOnce) {
+    throw new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
+  }
+  checksInProgress.set(tenantId, running + 1);
+  return () => {
+    const left = (checksInProgress.get(tenantId) ?? 1) - 1;
+    if (left <= 0) checksInProgress.delete(tenantId);
+    else checksInProgress.set(tenantId, left);
+  };
+}
 
 /** The reads one nesting check may still make, and by when. */
 class CheckBudget {
@@ -243,6 +262,21 @@ export async function reserveNesting(
   groupId: string,
   memberGroupId: string,
   guardReadEarly?: Promise<NestingGuardState>,
+): Promise<NestingReservation> {
+  const endCheck = beginCheck(tenantId);
+  try {
+    return await checkAndCommit(memberships, tenantId, groupId, memberGroupId, guardReadEarly);
+  } finally {
+    endCheck();
+  }
+}
+
+async function checkAndCommit(
+  memberships: MembershipRepository,
+  tenantId: string,
+  groupId: string,
+  memberGroupId: string,
+  guardReadEarly: Promise<NestingGuardState> | undefined,
 ): Promise<NestingReservation> {
   const budget = new CheckBudget(tenantId);
   let walked: { commits: number; seen: Set<string> } | undefined;
