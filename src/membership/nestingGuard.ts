@@ -42,7 +42,7 @@ import type { MembershipRepository } from './membershipRepository';
  * The cost: the walk reads one page of group ids per group visited, at most `nestingLimits.
  * walkReads` pages (400 naming the limit beyond), at most `fanOut` at once; the retries after a
  * lost race share `checkReads`; and each tenant has, per instance, at most `tenantChecksAtOnce`
- * checks at once and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
+ * checks at once (a few more wait up to a second for a slot) and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
  * answered with 429 and Retry-After beyond, so one tenant's deep nestings cannot starve another's
  * requests: they hold at most 16 queries in flight against the store from one instance.
  */
@@ -52,7 +52,7 @@ export const nestingLimits = {
   /** Store reads the check of one nesting may make in all, guard reads and retried walks included. */
   checkReads: 200,
   /** Store requests a walk has in flight at once. */
-  fanOut: 4,
+  fanOut: 2,
   /** Guard replaces tried before a contended nesting answers 429. */
   commitAttempts: 8,
   /** Longest a check may take before it answers 503 (the function's limit is 30 s, host.json). */
@@ -63,8 +63,11 @@ export const nestingLimits = {
   writeDeadlineMs: 60_000,
   /** In-flight nestings a tenant's guard may list; beyond it, 429. */
   maxIntents: 200,
-  /** Per tenant, per instance: nesting checks at once (so at most 4 x fanOut walk queries in flight). */
-  tenantChecksAtOnce: 4,
+  /** Per tenant, per instance: nesting checks at once (so at most 8 x fanOut = 16 walk queries in flight). */
+  tenantChecksAtOnce: 8,
+  /** Checks that may wait for a slot, and how long. */
+  tenantChecksWaiting: 32,
+  tenantSlotWaitMs: 1_000,
   /** Per tenant, per instance: walk reads per second, and the burst allowed above that. */
   tenantReadsPerSecond: 200,
   tenantReadBurst: 400,
@@ -129,21 +132,57 @@ class TenantReadBudget {
 
 const tenantBudget = new TenantReadBudget();
 
-/** Nesting checks in progress per tenant on this instance. */
-const checksInProgress = new Map<string, number>();
+/**
+ * Nesting checks in progress per tenant on this instance: at most `tenantChecksAtOnce`; a check
+ * beyond waits up to `tenantSlotWaitMs` for a slot (at most `tenantChecksWaiting` wait), else 429.
+ */
+class TenantCheckSlots {
+  private readonly running = new Map<string, number>();
+  private readonly waiting = new Map<string, (() => void)[]>();
 
-function beginCheck(tenantId: string): () => void {
-  const running = checksInProgress.get(tenantId) ?? 0;
-  if (running >= nestingLimits.tenantChecksAtOnce) {
-    throw new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
+  async acquire(tenantId: string): Promise<() => void> {
+    const release = () => this.release(tenantId);
+    const running = this.running.get(tenantId) ?? 0;
+    if (running < nestingLimits.tenantChecksAtOnce) {
+      this.running.set(tenantId, running + 1);
+      return release;
+    }
+    const queue = this.waiting.get(tenantId) ?? [];
+    if (queue.length >= nestingLimits.tenantChecksWaiting) throw busyTenant();
+    this.waiting.set(tenantId, queue);
+    await new Promise<void>((resolve, reject) => {
+      const handOver = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(handOver), 1);
+        if (queue.length === 0) this.waiting.delete(tenantId);
+        reject(busyTenant());
+      }, nestingLimits.tenantSlotWaitMs);
+      queue.push(handOver);
+    });
+    return release;
   }
-  checksInProgress.set(tenantId, running + 1);
-  return () => {
-    const left = (checksInProgress.get(tenantId) ?? 1) - 1;
-    if (left <= 0) checksInProgress.delete(tenantId);
-    else checksInProgress.set(tenantId, left);
-  };
+
+  private release(tenantId: string): void {
+    const queue = this.waiting.get(tenantId);
+    const next = queue?.shift();
+    if (queue !== undefined && queue.length === 0) this.waiting.delete(tenantId);
+    // The slot passes to the next waiter as it is; only without one does the count drop.
+    if (next !== undefined) next();
+    else {
+      const left = (this.running.get(tenantId) ?? 1) - 1;
+      if (left <= 0) this.running.delete(tenantId);
+      else this.running.set(tenantId, left);
+    }
+  }
 }
+
+const busyTenant = () =>
+  new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
+
+const checkSlots = new TenantCheckSlots();
 
 /** The reads one nesting check may still make, and by when. */
 class CheckBudget {
@@ -263,7 +302,7 @@ export async function reserveNesting(
   memberGroupId: string,
   guardReadEarly?: Promise<NestingGuardState>,
 ): Promise<NestingReservation> {
-  const endCheck = beginCheck(tenantId);
+  const endCheck = await checkSlots.acquire(tenantId);
   try {
     return await checkAndCommit(memberships, tenantId, groupId, memberGroupId, guardReadEarly);
   } finally {

@@ -8,7 +8,7 @@ import { checkMembershipConsistency } from '../../src/tools/checkConsistency';
 import { isMemberSideWrite } from '../support/faultProxy';
 import { parseJsonOrUndefined } from '../support/jsonText';
 import { TestService } from '../support/testService';
-import { SecondInstance } from './secondInstance';
+import { SecondInstance } from '../support/secondInstance';
 
 jest.setTimeout(120_000);
 
