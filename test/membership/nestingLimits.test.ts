@@ -3,10 +3,10 @@
  * src/membership/nestingGuard.ts), a nesting too deep to check within it is a precise 400, and one
  * tenant's deep nestings do not starve another tenant.
  */
-import { randomUUID } from 'node:crypto';
 import { nestingLimits, tooDeepMessage } from '../../src/membership/nestingGuard';
 import { getCosmosStore } from '../../src/store/cosmosStore';
 import { TestService } from '../support/testService';
+import { writeChain } from '../stress/nestingRace';
 
 jest.setTimeout(120_000);
 
@@ -20,34 +20,12 @@ afterEach(() => {
   service.proxy.record = false;
 });
 
-/**
- * Groups G0 ⊃ G1 ⊃ … ⊃ G(n-1), written straight to the store (through HTTP it would take
- * hundreds of requests; the walk reads only what is stored).
- */
-async function writeChain(length: number, tenantId = service.tenantId): Promise<string[]> {
-  const { directory, memberships } = await getCosmosStore();
-  const ids = Array.from({ length }, () => randomUUID());
-  const now = new Date().toISOString();
-  const entity = (id: string) => ({ id, displayName: `chain ${id.slice(0, 8)}`, groupTypes: [], isAssignableToRole: false, mailEnabled: false, securityEnabled: true, membershipRule: null, visibility: null });
-  await Promise.all(ids.map((id) => directory.items.create({ id, pk: `${tenantId}|${id}`, tenantId, objectType: 'group', entity: entity(id) })));
-  const edges = ids.slice(0, -1).flatMap((groupId, index) => {
-    const memberId = ids[index + 1]!;
-    const shared = { tenantId, groupId, objectId: memberId, createdDateTime: now };
-    return [
-      { ...shared, id: memberId, pk: `${tenantId}|group|${groupId}`, kind: 'member', farType: 'group', far: entity(memberId) },
-      { ...shared, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', farType: 'group', far: entity(groupId) },
-    ];
-  });
-  for (let start = 0; start < edges.length; start += 50) await Promise.all(edges.slice(start, start + 50).map((edge) => memberships.items.create(edge)));
-  return ids;
-}
-
 const nestBody = (memberId: string) => ({ body: { '@odata.id': `https://graph.microsoft.com/v1.0/groups/${memberId}` } });
 
 describe('the cost of a nesting is bounded', () => {
   let chain: string[];
   beforeAll(async () => {
-    chain = await writeChain(nestingLimits.walkReads + 1);
+    chain = await writeChain(await getCosmosStore(), service.tenantId, nestingLimits.walkReads + 1);
   });
 
   it(`a group with more than ${nestingLimits.walkReads} groups nested under it cannot be nested: a 400 naming the limit, after at most ${2 * nestingLimits.walkReads + 5} store requests (a query is two: its plan and its page), nothing written`, async () => {

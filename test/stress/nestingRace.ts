@@ -5,6 +5,9 @@
  * store faults. Afterwards the reconciler and the consistency checker, which must find zero
  * cycles (and both sides agreeing).
  */
+import { randomUUID } from 'node:crypto';
+import type { Container } from '@azure/cosmos';
+import { nestingLimits } from '../../src/membership/nestingGuard';
 import { reconcileMemberships } from '../../src/membership/reconciler';
 import { checkMembershipConsistency, type ConsistencyReport } from '../../src/tools/checkConsistency';
 import { PhaseStats, type Answer, type Pool, type StressClient } from './driver';
@@ -111,4 +114,51 @@ export function describeNestingRace(run: NestingRaceRun): string[] {
     `  statuses: ${statuses}; latency p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms`,
     `  cycles afterwards: ${run.consistency.cycles.length}; group sides ${run.consistency.groupSides}`,
   ];
+}
+
+/**
+ * Groups G0 ⊃ G1 ⊃ … ⊃ G(n-1) of a tenant, written straight to the store (through the API it
+ * would take hundreds of requests; the cycle walk reads only what is stored).
+ */
+export async function writeChain(store: { directory: Container; memberships: Container }, tenantId: string, length: number): Promise<string[]> {
+  const ids = Array.from({ length }, () => randomUUID());
+  const now = new Date().toISOString();
+  const entity = (id: string) => ({ id, displayName: `chain ${id.slice(0, 8)}`, groupTypes: [], isAssignableToRole: false, mailEnabled: false, securityEnabled: true, membershipRule: null, visibility: null });
+  await Promise.all(ids.map((id) => store.directory.items.create({ id, pk: `${tenantId}|${id}`, tenantId, objectType: 'group', entity: entity(id) })));
+  const edges = ids.slice(0, -1).flatMap((groupId, index) => {
+    const memberId = ids[index + 1]!;
+    const shared = { tenantId, groupId, objectId: memberId, createdDateTime: now };
+    return [
+      { ...shared, id: memberId, pk: `${tenantId}|group|${groupId}`, kind: 'member', farType: 'group', far: entity(memberId) },
+      { ...shared, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', farType: 'group', far: entity(groupId) },
+    ];
+  });
+  for (let start = 0; start < edges.length; start += 50) await Promise.all(edges.slice(start, start + 50).map((edge) => store.memberships.items.create(edge)));
+  return ids;
+}
+
+/**
+ * What the deepest nesting allowed costs (a member group with `walkReads` groups in a chain under
+ * it), and one level deeper (the 400): store requests as the fault proxy counts them, and time.
+ */
+export async function measureDeepestNesting(
+  env: StressEnvironment,
+  client: StressClient,
+  pool: Pool,
+): Promise<{ allowed: { status: number; requests: number; ms: number }; refused: { status: number; requests: number; ms: number } }> {
+  const chain = await writeChain(env.store, pool.tenantId, nestingLimits.walkReads + 1);
+  const measure = async (memberId: string) => {
+    const [target] = pool.groups;
+    const groupId = await client
+      .send('POST', '/v1.0/groups', { token: pool.appToken, body: { displayName: 'deep target', mailNickname: `deep${randomUUID().slice(0, 8)}`, mailEnabled: false, securityEnabled: true } })
+      .then((answer) => String(answer.json?.id ?? target));
+    env.proxy.seen.length = 0;
+    env.proxy.record = true;
+    const started = performance.now();
+    const answer = await nest(client, pool, groupId, memberId);
+    const ms = performance.now() - started;
+    env.proxy.record = false;
+    return { status: answer.status, requests: env.proxy.seen.length, ms };
+  };
+  return { allowed: await measure(chain[1]!), refused: await measure(chain[0]!) };
 }
