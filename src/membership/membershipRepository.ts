@@ -12,7 +12,7 @@ import {
   type EdgeDocument,
   type EdgeKind,
 } from './edges';
-import { nestingGuardId, type NestingGuardDocument, type NestingGuardState, type NestingIntent } from './nestingGuard';
+import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
 
 /** Times an add writes again after a removal took the edge between its create and its read. */
 const maxRemovalRaces = 3;
@@ -228,12 +228,18 @@ export class MembershipRepository {
     return { ids: resources.map((resource) => resource.id), ...(next === undefined || next === null ? {} : { continuationToken: next }) };
   }
 
-  /** The tenant's nesting guard (see nestingGuard.ts); an absent one has no intents and no etag. */
+  /** The tenant's nesting guard (see nestingGuard.ts); an absent one is empty and has no etag. */
   async readNestingGuard(tenantId: string): Promise<NestingGuardState> {
     const { resource } = await this.container.item(nestingGuardId, nestingGuardPartition(tenantId)).read<NestingGuardDocument>();
-    return resource === undefined
-      ? { intents: [], commits: 0 }
-      : { intents: resource.intents, commits: resource.commits ?? 0, ...(resource._etag === undefined ? {} : { etag: resource._etag }) };
+    if (resource === undefined) return { intents: [], commits: 0, landed: [], releases: 0, prunedThrough: 0 };
+    return {
+      intents: resource.intents ?? [],
+      commits: resource.commits ?? 0,
+      landed: resource.landed ?? [],
+      releases: resource.releases ?? 0,
+      prunedThrough: resource.prunedThrough ?? 0,
+      ...(resource._etag === undefined ? {} : { etag: resource._etag }),
+    };
   }
 
   /**
@@ -242,14 +248,25 @@ export class MembershipRepository {
    * first (412 on the replace, 409 on the create). Cosmos DB honours If-Match on replace:
    * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency
    */
-  async replaceNestingGuard(tenantId: string, intents: readonly NestingIntent[], commits: number, etag: string | undefined): Promise<NestingGuardState | undefined> {
-    const document: NestingGuardDocument = { id: nestingGuardId, pk: nestingGuardPartition(tenantId), tenantId, kind: 'nestingGuard', intents: [...intents], commits };
+  async replaceNestingGuard(tenantId: string, content: NestingGuardContent, etag: string | undefined): Promise<NestingGuardState | undefined> {
+    const document: NestingGuardDocument = {
+      id: nestingGuardId,
+      pk: nestingGuardPartition(tenantId),
+      tenantId,
+      kind: 'nestingGuard',
+      intents: content.intents,
+      commits: content.commits,
+      landed: content.landed,
+      releases: content.releases,
+      prunedThrough: content.prunedThrough,
+    };
     try {
       const response =
         etag === undefined
           ? await this.container.items.create(document)
           : await this.container.item(nestingGuardId, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
-      return { intents: document.intents, commits, ...(response.etag === undefined ? {} : { etag: response.etag }) };
+      const { id: _id, pk: _pk, tenantId: _tenant, kind: _kind, ...state } = document;
+      return { ...state, ...(response.etag === undefined ? {} : { etag: response.etag }) };
     } catch (error) {
       const status = statusOf(error);
       if (status === 409 || status === 412 || status === 404) return undefined;

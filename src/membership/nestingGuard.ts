@@ -20,18 +20,18 @@ import type { MembershipRepository } from './membershipRepository';
  *     nestings as if they were edges; reaching the group means a cycle: 400;
  *  3. replace the guard, If-Match the etag read in 1, with this nesting added to the in-flight
  *     list (dropping expired entries and entries whose edge the walk saw in the truth); a 412
- *     means another request replaced it in between: back to 1, a few times, then 429 (if the
- *     guard's commit count did not move, only releases happened, and the walk still holds: no
- *     new edge can exist that was neither seen nor listed, so the walk is not repeated);
+ *     means another request replaced it in between: back to 1, a few times, then 429 (a retry
+ *     walks again but reuses the partitions it read, counting as edges every nesting committed
+ *     or released since it read them; the guard keeps the last releases for that, and a retry
+ *     reads afresh when they no longer reach back far enough);
  *  4. write the two edge documents, unless so much time passed since 3 that this nesting's
  *     entry could be near its expiry (then 503: nothing written);
- *  5. remove this nesting's entry again (best effort: an entry left behind only expires).
+ *  5. move this nesting's entry to the released list (best effort: an entry left behind expires).
  *
  * Why that suffices: the successful guard replaces of a tenant are totally ordered. Take two
  * nestings N1 before N2 in that order. N2 read the guard version it replaced after N1's replace,
  * so that version lists N1 (then N2's walk counted N1's edge), or N1's entry was removed since,
- * which happens only after N1's edge landed (5) or in a take-back after a failed write (nothing
- * landed), or because the entry expired, which it does only long after N1 stopped writing (4),
+ * which happens only after N1's write ended (5: its edge landed, or a take-back removed it), or because the entry expired, which it does only long after N1 stopped writing (4),
  * or because a walk saw N1's edge in the truth. N2 walked the truth after reading the guard, so
  * it saw N1's edge whenever N1's entry was gone. Either way N2 checked against every edge N1
  * could write: a cycle needs some nesting to close it last, and that one would have seen it.
@@ -44,7 +44,7 @@ import type { MembershipRepository } from './membershipRepository';
  * lost race share `checkReads`; and each tenant has, per instance, at most `tenantChecksAtOnce`
  * checks at once (a few more wait up to a second for a slot) and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
  * answered with 429 and Retry-After beyond, so one tenant's deep nestings cannot starve another's
- * requests: they hold at most 16 queries in flight against the store from one instance.
+ * requests: they hold at most 32 queries in flight against the store from one instance.
  */
 export const nestingLimits = {
   /** Store reads one cycle walk may make: about one per group under the member group. */
@@ -61,10 +61,12 @@ export const nestingLimits = {
   intentTtlMs: 5 * 60_000,
   /** ...because a nesting that finds this much time passed since its commit writes nothing. */
   writeDeadlineMs: 60_000,
+  /** Released nestings the guard remembers for retrying checks. */
+  landedKept: 100,
   /** In-flight nestings a tenant's guard may list; beyond it, 429. */
   maxIntents: 200,
-  /** Per tenant, per instance: nesting checks at once (so at most 8 x fanOut = 16 walk queries in flight). */
-  tenantChecksAtOnce: 8,
+  /** Per tenant, per instance: nesting checks at once (so at most 16 x fanOut = 32 walk queries in flight). */
+  tenantChecksAtOnce: 16,
   /** Checks that may wait for a slot, and how long. */
   tenantChecksWaiting: 32,
   tenantSlotWaitMs: 1_000,
@@ -83,20 +85,36 @@ export interface NestingIntent {
   readonly expiresAtMs: number;
 }
 
-export interface NestingGuardDocument {
+/** A nesting released (step 5): its edge may exist now. */
+export interface LandedNesting {
+  readonly groupId: string;
+  readonly memberId: string;
+  /** The guard's release count when it was released. */
+  readonly release: number;
+}
+
+/** What the guard holds. */
+export interface NestingGuardContent {
+  readonly intents: readonly NestingIntent[];
+  /** Commits so far (step 3). */
+  readonly commits: number;
+  /** The last `landedKept` releases. */
+  readonly landed: readonly LandedNesting[];
+  /** Releases so far (step 5). */
+  readonly releases: number;
+  /** The highest release count dropped from `landed`. */
+  readonly prunedThrough: number;
+}
+
+export interface NestingGuardDocument extends NestingGuardContent {
   readonly id: typeof nestingGuardId;
   readonly pk: string;
   readonly tenantId: string;
   readonly kind: 'nestingGuard';
-  readonly intents: NestingIntent[];
-  /** Commits so far (step 3); a release (step 5) leaves it alone. */
-  readonly commits: number;
   readonly _etag?: string;
 }
 
-export interface NestingGuardState {
-  readonly intents: readonly NestingIntent[];
-  readonly commits: number;
+export interface NestingGuardState extends NestingGuardContent {
   /** Absent when there is no guard document yet. */
   readonly etag?: string;
 }
@@ -234,23 +252,30 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
 
 /**
  * Walks down from `memberGroupId` (step 2). Throws the cycle 400 if `groupId` is reachable, the
- * limit 400 if the walk needs more than `walkReads` reads. Returns the edges it saw in the truth.
+ * limit 400 if the walk visits more than `walkReads` groups (or needs more reads). Returns the
+ * edges it saw in the truth. `cache` holds the partitions an earlier attempt of the same check
+ * read (reused only as reserveNesting's retry rule allows); `extraEdges` count as edges.
  */
 async function walkDown(
   memberships: MembershipRepository,
   tenantId: string,
   groupId: string,
   memberGroupId: string,
-  intents: readonly NestingIntent[],
+  extraEdges: readonly { readonly groupId: string; readonly memberId: string }[],
   budget: CheckBudget,
+  cache: Map<string, readonly string[]>,
 ): Promise<Set<string>> {
-  const inFlight = new Map<string, string[]>();
-  for (const intent of intents) inFlight.set(intent.groupId, [...(inFlight.get(intent.groupId) ?? []), intent.memberId]);
+  const extra = new Map<string, string[]>();
+  for (const edge of extraEdges) extra.set(edge.groupId, [...(extra.get(edge.groupId) ?? []), edge.memberId]);
   const seen = new Set<string>();
   const visited = new Set([memberGroupId]);
   let frontier = [memberGroupId];
-  let reads = 0;
+  let cost = 0;
   let found = false;
+  const spend = () => {
+    cost += 1;
+    if (cost > nestingLimits.walkReads) throw new GraphError('Request_BadRequest', tooDeepMessage);
+  };
   while (frontier.length > 0 && !found) {
     const next: string[] = [];
     const visit = (child: string) => {
@@ -261,20 +286,26 @@ async function walkDown(
       }
     };
     await forEachLimited(frontier, nestingLimits.fanOut, async (parent) => {
-      let continuationToken: string | undefined;
-      do {
-        if (found) return;
-        reads += 1;
-        if (reads > nestingLimits.walkReads) throw new GraphError('Request_BadRequest', tooDeepMessage);
-        budget.spendOnWalk();
-        const page = await memberships.listMemberGroupIds(tenantId, parent, continuationToken);
-        for (const child of page.ids) {
-          seen.add(edgeKey(parent, child));
-          visit(child);
-        }
-        continuationToken = page.continuationToken;
-      } while (continuationToken !== undefined);
-      for (const child of inFlight.get(parent) ?? []) visit(child);
+      let children = cache.get(parent);
+      if (children === undefined) {
+        const read: string[] = [];
+        let continuationToken: string | undefined;
+        do {
+          if (found) return;
+          spend();
+          budget.spendOnWalk();
+          const page = await memberships.listMemberGroupIds(tenantId, parent, continuationToken);
+          read.push(...page.ids);
+          continuationToken = page.continuationToken;
+        } while (continuationToken !== undefined);
+        cache.set(parent, read);
+        children = read;
+      } else spend();
+      for (const child of children) {
+        seen.add(edgeKey(parent, child));
+        visit(child);
+      }
+      for (const child of extra.get(parent) ?? []) visit(child);
     });
     frontier = next;
   }
@@ -318,7 +349,9 @@ async function checkAndCommit(
   guardReadEarly: Promise<NestingGuardState> | undefined,
 ): Promise<NestingReservation> {
   const budget = new CheckBudget(tenantId);
-  let walked: { commits: number; seen: Set<string> } | undefined;
+  // Partitions read by earlier attempts, and the guard version read before the first of them.
+  const cache = new Map<string, readonly string[]>();
+  let cachedSince: NestingGuardState | undefined;
   for (let attempt = 1; attempt <= nestingLimits.commitAttempts; attempt += 1) {
     let guard: NestingGuardState;
     if (attempt === 1 && guardReadEarly !== undefined) guard = await guardReadEarly;
@@ -328,15 +361,24 @@ async function checkAndCommit(
     }
     const now = Date.now();
     const live = guard.intents.filter((intent) => intent.expiresAtMs > now);
-    if (walked === undefined || walked.commits !== guard.commits) {
-      walked = { commits: guard.commits, seen: await walkDown(memberships, tenantId, groupId, memberGroupId, live, budget) };
+    // A retry may reuse what it read only if every edge that could have landed in those partitions
+    // since is listed: intents of the version read before them (cachedSince), intents now, and
+    // every nesting released since (landed, complete unless pruned past cachedSince's count).
+    if (cachedSince !== undefined && guard.prunedThrough > cachedSince.releases) {
+      cache.clear();
+      cachedSince = undefined;
     }
-    const seen = walked.seen;
+    const extraEdges =
+      cachedSince === undefined
+        ? live
+        : [...cachedSince.intents, ...live, ...guard.landed.filter((landed) => landed.release > cachedSince!.releases)];
+    cachedSince ??= guard;
+    const seen = await walkDown(memberships, tenantId, groupId, memberGroupId, extraEdges, budget, cache);
     const kept = live.filter((intent) => !seen.has(edgeKey(intent.groupId, intent.memberId)));
     if (kept.length >= nestingLimits.maxIntents) throw contended();
     const own: NestingIntent = { id: randomUUID(), groupId, memberId: memberGroupId, expiresAtMs: Date.now() + nestingLimits.intentTtlMs };
     budget.spend();
-    const committed = await memberships.replaceNestingGuard(tenantId, [...kept, own], guard.commits + 1, guard.etag);
+    const committed = await memberships.replaceNestingGuard(tenantId, { ...guard, intents: [...kept, own], commits: guard.commits + 1 }, guard.etag);
     if (committed !== undefined) return reservationOf(memberships, tenantId, own, committed, performance.now());
     // Lost the race to another request: a short, random, growing pause spreads the retries.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));
@@ -355,10 +397,20 @@ function reservationOf(memberships: MembershipRepository, tenantId: string, own:
         try {
           guard ??= await memberships.readNestingGuard(tenantId);
           if (!guard.intents.some((intent) => intent.id === own.id)) return;
+          // The entry moves to `landed` (its edge may exist now, even after a failed write), so
+          // that a check retrying from cached reads learns of it; the oldest landed entries go.
+          const release = guard.releases + 1;
+          const landed = [...guard.landed, { groupId: own.groupId, memberId: own.memberId, release }];
+          const pruned = landed.splice(0, Math.max(0, landed.length - nestingLimits.landedKept));
           const released = await memberships.replaceNestingGuard(
             tenantId,
-            guard.intents.filter((intent) => intent.id !== own.id),
-            guard.commits,
+            {
+              ...guard,
+              intents: guard.intents.filter((intent) => intent.id !== own.id),
+              landed,
+              releases: release,
+              prunedThrough: Math.max(guard.prunedThrough, ...pruned.map((entry) => entry.release)),
+            },
             guard.etag,
           );
           if (released !== undefined) return;
