@@ -42,7 +42,7 @@ import type { MembershipRepository } from './membershipRepository';
  * The cost: the walk reads one page of group ids per group visited, at most `nestingLimits.
  * walkReads` pages (400 naming the limit beyond), at most `fanOut` at once; the retries after a
  * lost race share `checkReads`; and each tenant has, per instance, at most `tenantChecksAtOnce`
- * checks at once (a few more wait up to a second for a slot) and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
+ * checks at once (a few more wait up to 2 s for a slot) and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
  * answered with 429 and Retry-After beyond, so one tenant's deep nestings cannot starve another's
  * requests: they hold at most 32 queries in flight against the store from one instance.
  */
@@ -54,7 +54,7 @@ export const nestingLimits = {
   /** Store requests a walk has in flight at once. */
   fanOut: 2,
   /** Guard replaces tried before a contended nesting answers 429. */
-  commitAttempts: 8,
+  commitAttempts: 16,
   /** Longest a check may take before it answers 503 (the function's limit is 30 s, host.json). */
   checkDeadlineMs: 10_000,
   /** An in-flight entry outlives any write of its nesting by far: 5 minutes... */
@@ -69,7 +69,7 @@ export const nestingLimits = {
   tenantChecksAtOnce: 16,
   /** Checks that may wait for a slot, and how long. */
   tenantChecksWaiting: 32,
-  tenantSlotWaitMs: 1_000,
+  tenantSlotWaitMs: 2_000,
   /** Per tenant, per instance: walk reads per second, and the burst allowed above that. */
   tenantReadsPerSecond: 200,
   tenantReadBurst: 400,
