@@ -7,6 +7,7 @@ import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
 import type { MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
+import { reserveNesting, type NestingReservation } from '../membership/nestingGuard';
 import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
 import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
@@ -107,7 +108,16 @@ async function resolveLinks(directory: DirectoryRepository, tenantId: string, li
 
 /**
  * POST /groups: checks every bound owner and member (and the membership rules for members)
- * before the group is written; a delegated creator becomes an owner, as in Entra.
+ * before anything is written; a delegated creator becomes an owner, as in Entra.
+ *
+ * The group document is the commit point and is written last (issue 8, item 7): owner and
+ * member edges first, then the group. If anything fails, the edges this request created are
+ * taken back before the error is answered, so a 503 leaves no group and no edges (what a failed
+ * take-back leaves, edges of a group that does not exist, the reconciler deletes after its grace
+ * period); never a group without its owner. A group that does not exist yet cannot be nested
+ * into or under anything, so its member edges need no cycle check, except when the caller
+ * chose the id: then another request could create that group meanwhile, and each member group
+ * is reserved through the nesting guard as an add would be.
  */
 export async function createGroup(
   directory: DirectoryRepository,
@@ -144,16 +154,39 @@ export async function createGroup(
     if (owner.objectType !== 'user') throw graphErrors.resourceNotFound(owner.id);
   }
   for (const member of links.members) checkMembershipRules(group, member);
+  const chosenId = input.id !== undefined;
+  // An existing group's edges must never be written, not even for a moment.
+  if (chosenId && (await directory.getObject(caller.tenantId, groupId)) !== undefined) throw duplicateId();
 
-  await directory.createGroup(group);
   const owners = new Map(links.owners.map((owner) => [owner.id, owner]));
   if (caller.kind === 'user' && !owners.has(caller.userId)) {
     const creator = await directory.getObject(caller.tenantId, caller.userId);
     if (creator !== undefined) owners.set(creator.id, creator);
   }
-  await Promise.all([
-    ...[...owners.values()].map((owner) => memberships.addOwner(group, owner)),
-    ...links.members.map((member) => memberships.createMembership(group, member)),
-  ]);
+  const reservations: NestingReservation[] = [];
+  try {
+    if (chosenId) {
+      for (const member of links.members) {
+        if (member.objectType === 'group') reservations.push(await reserveNesting(memberships, caller.tenantId, groupId, member.id));
+      }
+    }
+    for (const reservation of reservations) reservation.assertFresh();
+    const takeBack = await memberships.createEdgesOfNewGroup(group, [...owners.values()], links.members);
+    try {
+      await directory.createGroup(group);
+    } catch (error) {
+      // A store fault may hide a write that landed: then the group is complete, and stays.
+      const landed = error instanceof GraphError ? undefined : await directory.getObject(caller.tenantId, groupId).catch(() => undefined);
+      if (landed === undefined) {
+        await takeBack();
+        throw error;
+      }
+    }
+  } finally {
+    await Promise.all(reservations.map((reservation) => reservation.release()));
+  }
   return group;
 }
+
+/** The repository's answer to a create whose id exists (directoryRepository.createGroup). */
+const duplicateId = () => new GraphError('Request_BadRequest', 'Another object with the same value for property id already exists.');

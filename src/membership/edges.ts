@@ -5,15 +5,19 @@ import type { ObjectType } from '../directory/directoryObjects';
  * single-partition reads at any size:
  * - group side, partition `{tid}|group|{groupId}`, id = member id: the truth; its create is the
  *   atomic duplicate check.
- * - member side, partition `{tid}|member|{memberId}`, id = group id: an index, upserted by
- *   every add so that a crash between the two writes heals on retry.
+ * - member side, partition `{tid}|member|{memberId}`, id = group id: an index, created beside
+ *   the group side. Both are creates, so a retry can tell a half-written add (group side there,
+ *   member side not: it completes it and answers success) from a duplicate (both there).
  * Owners are edges too, partition `{tid}|owner|{groupId}`, id = owner id.
+ * One more document per tenant lives in this container: the nesting guard (see nestingGuard.ts),
+ * partition `{tid}|nesting`, kind 'nestingGuard'; every scan of edges filters on `kind`.
  * Each edge carries a snapshot of the object at its far end, so a page of members is one query
  * (the directory has no update route, so snapshots cannot go stale).
  */
 export const groupSidePartition = (tenantId: string, groupId: string): string => `${tenantId}|group|${groupId}`;
 export const memberSidePartition = (tenantId: string, memberId: string): string => `${tenantId}|member|${memberId}`;
 export const ownerPartition = (tenantId: string, groupId: string): string => `${tenantId}|owner|${groupId}`;
+export const nestingGuardPartition = (tenantId: string): string => `${tenantId}|nesting`;
 
 export type EdgeKind = 'member' | 'memberOf' | 'owner';
 

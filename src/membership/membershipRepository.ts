@@ -6,11 +6,16 @@ import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '..
 import {
   groupSidePartition,
   memberSidePartition,
+  nestingGuardPartition,
   ownerPartition,
   type AddOrigin,
   type EdgeDocument,
   type EdgeKind,
 } from './edges';
+import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
+
+/** Times an add writes again after a removal took the edge between its create and its read. */
+const maxRemovalRaces = 3;
 
 export interface ListEdgesOptions {
   /** Page size, 1 to 999. */
@@ -69,28 +74,71 @@ export class MembershipRepository {
   }
 
   /**
-   * Writes both sides in one round: the group-side create (409 = already a member) beside the
-   * member-side upsert. A member side written for a create that then failed is removed again
-   * when the group side is confirmed absent; what that misses, the reconciler removes.
+   * Writes both sides in one round, both as creates, so that what is already there says what
+   * happened before (issue 8, item 7):
+   * - both created, or the group side created beside a member side left by an earlier attempt:
+   *   created;
+   * - the group side created but the member side failed: the group side is taken back (delete
+   *   if-match its etag, so only what this call wrote goes) before the failure is thrown, so the
+   *   503 leaves nothing; if even that fails, the half-written edge is what the next attempt
+   *   completes;
+   * - the group side already there and the member side created now: a half-written add (a
+   *   failed attempt whose take-back failed too) completed: created;
+   * - both already there: `existing`, for the caller to tell a replay from a duplicate;
+   * - the group side already there at the create but gone at the read after (a removal raced):
+   *   written again, never answered from a document that no longer exists;
+   * - the group side failed but the member side was created: the group side is read, and the
+   *   member side taken back unless the group side landed after all (a timeout can write).
+   * The common case is two creates in one round, as before.
    */
   async createMembership(group: DirectoryObjectDocument, member: DirectoryObjectDocument, origin?: AddOrigin): Promise<CreateMembershipResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.tryCreateMembership(group, member, origin);
+      if (outcome !== 'removedMeanwhile') return outcome;
+      // Only an add and a removal of the same edge racing again and again get here.
+      if (attempt === maxRemovalRaces) throw graphErrors.throttled(1);
+    }
+  }
+
+  private async tryCreateMembership(group: DirectoryObjectDocument, member: DirectoryObjectDocument, origin: AddOrigin | undefined): Promise<CreateMembershipResult | 'removedMeanwhile'> {
     const now = new Date().toISOString();
     const groupSide = edge('member', groupSidePartition(group.tenantId, group.id), member.id, group, member, member, now, origin);
     const memberSide = edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now);
-    const [create, upsert] = await Promise.allSettled([this.container.items.create(groupSide), this.container.items.upsert(memberSide)]);
-    if (create.status === 'fulfilled') {
-      // The membership exists; a failed index write is healed by the client's retry or the reconciler.
-      if (upsert.status === 'rejected') throw upsert.reason;
-      return { created: true };
+    const [groupWrite, memberWrite] = await Promise.allSettled([this.container.items.create(groupSide), this.container.items.create(memberSide)]);
+    const memberSidePresent = memberWrite.status === 'fulfilled' || statusOf(memberWrite.reason) === 409;
+
+    if (groupWrite.status === 'fulfilled') {
+      if (memberSidePresent) return { created: true };
+      await this.deleteIfMatch(groupSide.id, groupSide.pk, groupWrite.value.etag).catch(() => undefined);
+      throw (memberWrite as PromiseRejectedResult).reason;
     }
-    if (statusOf(create.reason) === 409) {
+    if (statusOf(groupWrite.reason) === 409) {
       const existing = await this.getMembership(group.tenantId, group.id, member.id);
-      if (upsert.status === 'rejected') throw upsert.reason;
-      // Removed between our create and this read: report it as a conflict all the same.
-      return { created: false, existing: existing ?? groupSide };
+      if (existing === undefined) return 'removedMeanwhile';
+      if (memberWrite.status === 'fulfilled') return { created: true };
+      if (!memberSidePresent) throw memberWrite.reason;
+      return { created: false, existing };
     }
-    if (upsert.status === 'fulfilled') await this.removeOrphanMemberSide(group.tenantId, group.id, member.id).catch(() => undefined);
-    throw create.reason;
+    if (memberWrite.status === 'fulfilled') {
+      const landed = await this.getMembership(group.tenantId, group.id, member.id).catch(() => undefined);
+      if (landed !== undefined) return { created: true };
+      await this.deleteIfMatch(memberSide.id, memberSide.pk, memberWrite.value.etag).catch(() => undefined);
+    }
+    throw groupWrite.reason;
+  }
+
+  /**
+   * Deletes a document only if it is still the version this process wrote (etag), so a take-back
+   * never removes what another request wrote meanwhile. Cosmos DB optimistic concurrency:
+   * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency
+   */
+  private async deleteIfMatch(id: string, partitionKey: string, etag: string | undefined): Promise<void> {
+    if (etag === undefined) return;
+    try {
+      await this.container.item(id, partitionKey).delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (error) {
+      if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
+    }
   }
 
   /**
@@ -122,6 +170,37 @@ export class MembershipRepository {
     await this.container.items.upsert(edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, new Date().toISOString()));
   }
 
+  /**
+   * Writes the owner and member edges of a group that does not exist yet (POST /groups writes
+   * them before the group document, its commit point). Returns a take-back that deletes exactly
+   * the documents this call created (if-match their etags), for when the group is not created
+   * after all. An edge already there (an earlier attempt with the same id) counts as written.
+   */
+  async createEdgesOfNewGroup(group: DirectoryObjectDocument, owners: readonly DirectoryObjectDocument[], members: readonly DirectoryObjectDocument[]): Promise<() => Promise<void>> {
+    const now = new Date().toISOString();
+    const documents: EdgeDocument[] = [
+      ...owners.map((owner) => edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, now)),
+      ...members.flatMap((member) => [
+        edge('member', groupSidePartition(group.tenantId, group.id), member.id, group, member, member, now),
+        edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now),
+      ]),
+    ];
+    const writes = await Promise.allSettled(documents.map((document) => this.container.items.create(document)));
+    const takeBack = async () => {
+      await Promise.all(
+        writes.map((write, index) =>
+          write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : undefined,
+        ),
+      );
+    };
+    const failed = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected' && statusOf(write.reason) !== 409);
+    if (failed !== undefined) {
+      await takeBack();
+      throw failed.reason;
+    }
+    return takeBack;
+  }
+
   listMembers(tenantId: string, groupId: string, options: ListEdgesOptions): Promise<EdgePage> {
     return this.listPartition(groupSidePartition(tenantId, groupId), options);
   }
@@ -134,19 +213,65 @@ export class MembershipRepository {
     return this.listPartition(ownerPartition(tenantId, groupId), options);
   }
 
-  /** Ids of the groups `groupId` is a direct member of: one level of a cycle check. */
-  async listParentGroupIds(tenantId: string, groupId: string): Promise<string[]> {
-    const ids: string[] = [];
-    const partitionKey = memberSidePartition(tenantId, groupId);
-    const iterator = this.container.items.query<{ id: string }>({ query: 'SELECT c.id FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: partitionKey }] }, {
-      partitionKey,
-      maxItemCount: 1000,
-    });
-    while (iterator.hasMoreResults()) {
-      const { resources } = await iterator.fetchNext();
-      for (const resource of resources) ids.push(resource.id);
+  /**
+   * One page of the ids of the groups that are direct members of `groupId`, read from the group
+   * side (the truth): one step down of a cycle walk, one store request.
+   */
+  async listMemberGroupIds(tenantId: string, groupId: string, continuationToken?: string): Promise<{ ids: string[]; continuationToken?: string }> {
+    const partitionKey = groupSidePartition(tenantId, groupId);
+    const { resources, continuationToken: next } = await this.container.items
+      .query<{ id: string }>(
+        { query: "SELECT c.id FROM c WHERE c.pk = @pk AND c.farType = 'group'", parameters: [{ name: '@pk', value: partitionKey }] },
+        { partitionKey, maxItemCount: 1000, ...(continuationToken === undefined ? {} : { continuationToken }) },
+      )
+      .fetchNext();
+    return { ids: resources.map((resource) => resource.id), ...(next === undefined || next === null ? {} : { continuationToken: next }) };
+  }
+
+  /** The tenant's nesting guard (see nestingGuard.ts); an absent one is empty and has no etag. */
+  async readNestingGuard(tenantId: string): Promise<NestingGuardState> {
+    const { resource } = await this.container.item(nestingGuardId, nestingGuardPartition(tenantId)).read<NestingGuardDocument>();
+    if (resource === undefined) return { intents: [], commits: 0, landed: [], releases: 0, prunedThrough: 0 };
+    return {
+      intents: resource.intents ?? [],
+      commits: resource.commits ?? 0,
+      landed: resource.landed ?? [],
+      releases: resource.releases ?? 0,
+      prunedThrough: resource.prunedThrough ?? 0,
+      ...(resource._etag === undefined ? {} : { etag: resource._etag }),
+    };
+  }
+
+  /**
+   * Replaces the nesting guard only if it is still the version read (`etag`; none: only if it
+   * does not exist yet). Returns the new state, or undefined when another request changed it
+   * first (412 on the replace, 409 on the create). Cosmos DB honours If-Match on replace:
+   * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency
+   */
+  async replaceNestingGuard(tenantId: string, content: NestingGuardContent, etag: string | undefined): Promise<NestingGuardState | undefined> {
+    const document: NestingGuardDocument = {
+      id: nestingGuardId,
+      pk: nestingGuardPartition(tenantId),
+      tenantId,
+      kind: 'nestingGuard',
+      intents: content.intents,
+      commits: content.commits,
+      landed: content.landed,
+      releases: content.releases,
+      prunedThrough: content.prunedThrough,
+    };
+    try {
+      const response =
+        etag === undefined
+          ? await this.container.items.create(document)
+          : await this.container.item(nestingGuardId, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
+      const { id: _id, pk: _pk, tenantId: _tenant, kind: _kind, ...state } = document;
+      return { ...state, ...(response.etag === undefined ? {} : { etag: response.etag }) };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409 || status === 412 || status === 404) return undefined;
+      throw error;
     }
-    return ids;
   }
 
   private async listPartition(partitionKey: string, options: ListEdgesOptions): Promise<EdgePage> {
@@ -183,8 +308,4 @@ export class MembershipRepository {
     };
   }
 
-  private async removeOrphanMemberSide(tenantId: string, groupId: string, memberId: string): Promise<void> {
-    if ((await this.getMembership(tenantId, groupId, memberId)) !== undefined) return;
-    await this.container.item(groupId, memberSidePartition(tenantId, memberId)).delete();
-  }
 }

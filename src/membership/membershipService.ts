@@ -8,7 +8,8 @@ import type { ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
 import type { AddOrigin } from './edges';
 import type { MembershipRepository } from './membershipRepository';
-import { assertNoCycle, checkMembershipRules } from './membershipRules';
+import { checkMembershipRules } from './membershipRules';
+import { reserveNesting } from './nestingGuard';
 
 /** SPEC section 4: a retry within this window gets the original answer. */
 export const replayWindowInMs = 24 * 60 * 60 * 1000;
@@ -56,9 +57,11 @@ function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefine
 
 /**
  * Adds a direct member to a group. The pipeline has checked the caller's permission; every
- * other check happens before the one write round: existence in the caller's tenant, the caller's right on the group, the membership rules, and
- * (for a group member) the cycle walk. A duplicate is a 400 unless it is a retry of the add
- * that created the edge.
+ * other check happens before the one write round: existence in the caller's tenant, the caller's
+ * right on the group, the membership rules, and (for a group member) the cycle check, which
+ * reserves the nesting in the tenant's nesting guard first (nestingGuard.ts: no timing can close
+ * a cycle). A user member never touches the guard: two store rounds. A duplicate is a 400 unless
+ * it is a retry of the add that created the edge.
  */
 export async function addMembership(
   directory: DirectoryRepository,
@@ -68,6 +71,10 @@ export async function addMembership(
   const { caller } = command;
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
+  // A reference that already says "group" (S2, or an @odata.id on /groups/) reads the guard in
+  // the first round; otherwise a nesting reads it after, and an add of a user never does.
+  const guardReadEarly = command.member.expectedType === 'group' ? memberships.readNestingGuard(tenantId) : undefined;
+  guardReadEarly?.catch(() => undefined);
 
   const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
     getObjectOrNotFound(directory, tenantId, { ...command.group, expectedType: 'group' }),
@@ -81,12 +88,19 @@ export async function addMembership(
 
   authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   checkMembershipRules(group, member);
-  if (member.objectType === 'group') {
-    await assertNoCycle((groupId) => memberships.listParentGroupIds(tenantId, groupId), group.id, member.id);
-  }
-
   const origin = originOf(caller, command.request);
-  const outcome = await memberships.createMembership(group, member, origin);
+  let outcome;
+  if (member.objectType === 'group') {
+    const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
+    try {
+      reservation.assertFresh();
+      outcome = await memberships.createMembership(group, member, origin);
+    } finally {
+      await reservation.release();
+    }
+  } else {
+    outcome = await memberships.createMembership(group, member, origin);
+  }
   if (outcome.created) return { group, member, replayed: false };
   if (isReplay(outcome.existing.origin, origin)) return { group, member, replayed: true };
   throw graphErrors.referenceAlreadyExists('members');

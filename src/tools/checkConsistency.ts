@@ -9,7 +9,9 @@
  * the truth: a group side without its member side is "missing", a member side without its group
  * side is an "orphan". `--repair` runs the reconciler first (the timer's job, with its grace
  * period for member sides that an add in flight may still be backing, unless --grace-ms says
- * otherwise). Prints the counts; exits 1 when inconsistent, 2 when it could not run.
+ * otherwise). It also looks for cycles of nested groups (group sides whose member is a group),
+ * which the service must never let form (issue 8, item 4), and lists the groups of each.
+ * Prints the counts; exits 1 when inconsistent or cyclic, 2 when it could not run.
  */
 import type { Container } from '@azure/cosmos';
 import type { ServiceSettings } from '../config/settings';
@@ -43,6 +45,8 @@ export interface ConsistencyReport {
   readonly orphanMemberSides: readonly EdgeSide[];
   /** Documents whose pk or id do not match the edge they describe (never written by the service). */
   readonly malformed: readonly { readonly pk: string; readonly id: string; readonly kind: string; readonly reason: string }[];
+  /** Cycles of nested groups, each as its tenant and the groups around it (first one repeated at the end). */
+  readonly cycles: readonly { readonly tenantId: string; readonly groupIds: readonly string[] }[];
   readonly consistent: boolean;
 }
 
@@ -53,13 +57,14 @@ interface EdgeRow {
   readonly tenantId: string;
   readonly groupId: string;
   readonly objectId: string;
+  readonly farType?: string;
 }
 
 const edgeKey = (tenantId: string, groupId: string, memberId: string) => `${tenantId}|${groupId}|${memberId}`;
 
 async function readSides(memberships: Container, kind: 'member' | 'memberOf', tenantId: string | undefined): Promise<EdgeRow[]> {
   const parameters: { name: string; value: string }[] = [{ name: '@kind', value: kind }];
-  let query = 'SELECT c.id, c.pk, c.kind, c.tenantId, c.groupId, c.objectId FROM c WHERE c.kind = @kind';
+  let query = 'SELECT c.id, c.pk, c.kind, c.tenantId, c.groupId, c.objectId, c.farType FROM c WHERE c.kind = @kind';
   if (tenantId !== undefined) {
     query += ' AND c.tenantId = @tenantId';
     parameters.push({ name: '@tenantId', value: tenantId });
@@ -109,14 +114,59 @@ export async function checkMembershipConsistency(memberships: Container, options
   for (const [key, row] of memberSides) {
     if (!groupSides.has(key)) orphanMemberSides.push({ tenantId: row.tenantId, groupId: row.groupId, memberId: row.objectId, pk: row.pk, id: row.id });
   }
+  const cycles = findCycles([...groupSides.values()].filter((row) => row.farType === 'group'));
   return {
     groupSides: groupRows.length,
     memberSides: memberRows.length,
     missingMemberSides,
     orphanMemberSides,
     malformed,
-    consistent: missingMemberSides.length === 0 && orphanMemberSides.length === 0 && malformed.length === 0,
+    cycles,
+    consistent: missingMemberSides.length === 0 && orphanMemberSides.length === 0 && malformed.length === 0 && cycles.length === 0,
   };
+}
+
+/**
+ * Cycles among nesting edges (group contains group), per tenant: an iterative depth-first search
+ * (a recursive one would overflow the stack on the deep chains the service must refuse), one
+ * cycle reported per back edge found, at most `maxCycles`.
+ */
+export function findCycles(nestings: readonly Pick<EdgeRow, 'tenantId' | 'groupId' | 'objectId'>[], maxCycles = 100): { tenantId: string; groupIds: string[] }[] {
+  const children = new Map<string, string[]>();
+  const node = (tenantId: string, groupId: string) => `${tenantId}|${groupId}`;
+  for (const row of nestings) {
+    const parent = node(row.tenantId, row.groupId);
+    children.set(parent, [...(children.get(parent) ?? []), node(row.tenantId, row.objectId)]);
+  }
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: { tenantId: string; groupIds: string[] }[] = [];
+  for (const root of children.keys()) {
+    if (state.has(root)) continue;
+    const path: string[] = [root];
+    const cursor: number[] = [0];
+    state.set(root, 'open');
+    while (path.length > 0 && cycles.length < maxCycles) {
+      const current = path[path.length - 1]!;
+      const next = (children.get(current) ?? [])[cursor[cursor.length - 1]!];
+      if (next === undefined) {
+        state.set(current, 'done');
+        path.pop();
+        cursor.pop();
+        continue;
+      }
+      cursor[cursor.length - 1]! += 1;
+      const seen = state.get(next);
+      if (seen === 'open') {
+        const around = [...path.slice(path.indexOf(next)), next];
+        cycles.push({ tenantId: next.slice(0, next.indexOf('|')), groupIds: around.map((entry) => entry.slice(entry.indexOf('|') + 1)) });
+      } else if (seen === undefined) {
+        state.set(next, 'open');
+        path.push(next);
+        cursor.push(0);
+      }
+    }
+  }
+  return cycles;
 }
 
 /** Store settings from the environment; ENTRA_* are not read (the checker validates no tokens). */
@@ -179,7 +229,7 @@ async function main(): Promise<number> {
     console.log(`database ${settings.cosmosDatabase} at ${new URL(settings.cosmosEndpoint).host}${options.tenantId === undefined ? '' : `, tenant ${options.tenantId}`}`);
     if (options.repair) {
       const report: ReconcileReport = await reconcileMemberships(store.memberships, store.directory, options.graceInMs === undefined ? {} : { graceInMs: options.graceInMs });
-      console.log(`repair: ${report.repaired} member sides written, ${report.removed} orphan member sides removed`);
+      console.log(`repair: ${report.repaired} member sides written, ${report.removed} orphan member sides removed, ${report.abandoned} edges of groups that do not exist removed`);
     }
     const report = await checkMembershipConsistency(store.memberships, options.tenantId === undefined ? {} : { tenantId: options.tenantId });
     console.log(`group sides: ${report.groupSides}`);
@@ -190,6 +240,8 @@ async function main(): Promise<number> {
       console.log(`malformed edge documents: ${report.malformed.length}`);
       for (const entry of report.malformed.slice(0, listed)) console.log(`  ${entry.kind} pk ${entry.pk} id ${entry.id}: ${entry.reason}`);
     }
+    console.log(`cycles of nested groups: ${report.cycles.length}`);
+    for (const cycle of report.cycles.slice(0, listed)) console.log(`  tenant ${cycle.tenantId}: ${cycle.groupIds.join(' contains ')}`);
     console.log(report.consistent ? 'consistency: PASS' : 'consistency: FAIL');
     return report.consistent ? 0 : 1;
   } finally {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { reconcileMemberships } from '../../src/membership/reconciler';
 import { getCosmosStore } from '../../src/store/cosmosStore';
-import { isGroupSideCreate, isMemberSideUpsert } from '../support/faultProxy';
+import { isGroupSideCreate, isMemberSideWrite } from '../support/faultProxy';
 import { TestService } from '../support/testService';
 
 let service: TestService;
@@ -73,14 +73,14 @@ describe('concurrency', () => {
 });
 
 describe('a failed second write', () => {
-  it('answers 503 with Retry-After; the client\'s retry heals the member side and gets the original answer', async () => {
+  it('answers 503 with Retry-After and leaves nothing: the group side is taken back; the retry gets the first answer', async () => {
     const [group, user] = [await service.createGroup(), await service.createUser()];
-    service.proxy.rule = (request) => (isMemberSideUpsert(request) ? { kind: 'status', status: 503 } : undefined);
+    service.proxy.rule = (request) => (isMemberSideWrite(request) ? { kind: 'status', status: 503 } : undefined);
     const headers = { 'client-request-id': randomUUID() };
     const failed = await service.addMember(group.id, user.id, { headers });
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).not.toBeNull();
-    expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: false });
+    expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: false, memberSide: false });
 
     service.proxy.rule = () => undefined;
     const retry = await service.addMember(group.id, user.id, { headers });
@@ -88,9 +88,10 @@ describe('a failed second write', () => {
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true });
   });
 
-  it('is repaired by the reconciler when nobody retries, which also removes member sides no group side backs', async () => {
+  it('is repaired by the reconciler when the take-back failed too and nobody retries, which also removes member sides no group side backs', async () => {
     const [group, user] = [await service.createGroup(), await service.createUser()];
-    service.proxy.rule = (request) => (isMemberSideUpsert(request) ? { kind: 'reset' } : undefined);
+    // The member-side write and then the take-back of the group side both fail.
+    service.proxy.rule = (request) => (isMemberSideWrite(request) || request.method === 'DELETE' ? { kind: 'reset' } : undefined);
     expect((await service.addMember(group.id, user.id)).status).toBe(503);
     service.proxy.rule = () => undefined;
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: false });

@@ -334,6 +334,16 @@ async function addEdge(
       stats.record(kindLabel, `${describe} retried`, answer);
       state = judgeAdd(stats, request, groupId, before, answer, `${describe} retried with the same client-request-id`, true);
     }
+    // Without injected faults a 429 is the service's own answer to contention (nestings of one
+    // tenant commit one at a time, nestingGuard.ts): retried after Retry-After, as the Graph SDKs'
+    // retry handler does (its default is 3 times, configurable to 10; here 5), with the same client-request-id.
+    for (let retry = 0; !retryAfterFault && answer.status === 429 && retry < 5; retry += 1) {
+      stats.retries += 1;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5, Number(answer.retryAfter) || 1) * 1000));
+      answer = await send();
+      stats.record(kindLabel, `${describe} retried after 429`, answer);
+      state = judgeAdd(stats, request, groupId, before, answer, `${describe} retried after 429 with the same client-request-id`, true);
+    }
     if (answer.failure === 'timeout') model.taint(key);
     model.set(key, state);
   });

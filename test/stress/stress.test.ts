@@ -10,10 +10,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { getCosmosStore } from '../../src/store/cosmosStore';
 import { checkMembershipConsistency } from '../../src/tools/checkConsistency';
+import { SecondInstance } from '../support/secondInstance';
 import { testAudience, TestService } from '../support/testService';
 import { seedPool, StressClient, type Pool, type Signer } from './driver';
 import type { FaultKind } from './faults';
 import { EdgeModel, Random } from './model';
+import { describeNestingRace, nestingRaceTargets, runNestingRacePhase } from './nestingRace';
 import { describePhase, faultPhaseTargets, modelPhaseTargets, runFaultPhase, runModelPhase, type StressEnvironment, type Target } from './scenario';
 
 jest.setTimeout(60_000);
@@ -78,7 +80,63 @@ describe(`stress (seed ${seed})`, () => {
   });
 });
 
+describe('racing nestings over two instances (npm run stress runs 1,000 of each kind)', () => {
+  it.each([
+    ['without faults', undefined],
+    ['with 503 on 10% of store requests', { kind: '503' as const, rate: 0.1 }],
+  ])('opposing nestings %s: zero cycles afterwards, by the consistency checker', async (_label, faults) => {
+    const second = await SecondInstance.start();
+    try {
+      const tenantId = faults === undefined ? service.tenantId : service.otherTenantId;
+      const pool = await seedPool(env.client, sign, { tenantId, users: 0, groups: 8 });
+      const run = await runNestingRacePhase(env, [env.client, new StressClient(second.baseUrl)], pool, new Random(seed + 2), {
+        pairs: 60,
+        concurrency: 3,
+        timeBudgetMs: 40_000,
+        ...(faults === undefined ? {} : { faults }),
+      });
+      const problems = failures(nestingRaceTargets(run));
+      if (problems.length > 0) console.log(describeNestingRace(run).join('\n'));
+      expect(problems).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe('checkMembershipConsistency and the check-consistency CLI', () => {
+  it('finds a cycle of nested groups written straight to the store, and exits 1 for it', async () => {
+    const store = await getCosmosStore();
+    const tenantId = randomUUID();
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const createdDateTime = new Date().toISOString();
+    for (const [groupId, memberId] of [[a, b], [b, c], [c, a]] as const) {
+      const edge = { tenantId, groupId, objectId: memberId, farType: 'group', far: { id: memberId }, createdDateTime };
+      await store.memberships.items.create({ ...edge, id: memberId, pk: `${tenantId}|group|${groupId}`, kind: 'member' });
+      await store.memberships.items.create({ ...edge, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', far: { id: groupId } });
+    }
+    const report = await checkMembershipConsistency(store.memberships, { tenantId });
+    expect(report.missingMemberSides).toEqual([]);
+    expect(report.orphanMemberSides).toEqual([]);
+    expect(report.cycles).toHaveLength(1);
+    expect(report.cycles[0]!.tenantId).toBe(tenantId);
+    expect(new Set(report.cycles[0]!.groupIds)).toEqual(new Set([a, b, c]));
+    expect(report.consistent).toBe(false);
+
+    const cli = path.resolve(__dirname, '../../src/tools/checkConsistency.js');
+    const run = await promisify(execFile)(process.execPath, [cli, '--tenant', tenantId], {
+      env: { ...process.env, COSMOS_ENDPOINT: process.env.TEST_COSMOS_ENDPOINT, COSMOS_KEY: 'embedded-cosmos-accepts-any-key', COSMOS_DATABASE: service.database },
+      timeout: 30_000,
+    }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code?: number; stdout?: string }) => ({ code: error.code, stdout: error.stdout ?? '' }),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('cycles of nested groups: 1');
+    expect(run.stdout).toContain('consistency: FAIL');
+  });
+
+
   it('finds a missing member side and an orphan, exits 1 for them, and --repair heals both', async () => {
     const store = await getCosmosStore();
     const tenantId = randomUUID();

@@ -11,12 +11,17 @@
  *  c. racing pairs: an add and a removal of the same edge sent together (no client lock): any
  *     order is right, but after the reconciler both sides must agree (what the race leaves
  *     before it is printed);
- *  d. the check-consistency CLI against the database the run leaves behind.
+ *  d. racing nestings: "a into b" on this host and "b into a" on a second instance (another
+ *     process on the same store) at the same moment, without and then with 503s on 10% of store
+ *     requests; zero cycles afterwards by the consistency checker; and what the deepest nesting
+ *     allowed costs (store requests, time), and one level deeper (the 400);
+ *  e. the check-consistency CLI against the database the run leaves behind.
  * Prints the figures and a PASS/FAIL line per target, then `stress: PASS` or `stress: FAIL`.
  *
  * Sizes (environment): STRESS_SEED, STRESS_FAULT_RATE (0.2), STRESS_FAULT_OPS (200 per phase),
  * STRESS_STALL_OPS (100), STRESS_FAULT_CLIENTS (16), STRESS_MODEL_OPS (10000),
- * STRESS_MODEL_CLIENTS (64), STRESS_RACE_PAIRS (400).
+ * STRESS_MODEL_CLIENTS (64), STRESS_RACE_PAIRS (400), STRESS_NESTING_PAIRS (500 pairs = 1,000
+ * nestings, per fault setting).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,11 +31,14 @@ import { httpFunctions } from '../../functions/catalog';
 import { DevIssuer } from '../../src/local/devIssuer';
 import { startEmbeddedCosmos } from '../../src/local/embeddedStores';
 import { startFunctionsHost } from '../../src/local/functionsHost';
+import { nestingLimits } from '../../src/membership/nestingGuard';
 import { ensureCosmosResources, getCosmosStore } from '../../src/store/cosmosStore';
 import { FaultProxy } from '../support/faultProxy';
+import { SecondInstance } from '../support/secondInstance';
 import { seedPool, StressClient, type Signer } from './driver';
 import { faultDescriptions, faultKinds } from './faults';
 import { EdgeModel, Random } from './model';
+import { describeNestingRace, measureDeepestNesting, nestingRaceTargets, runNestingRacePhase } from './nestingRace';
 import {
   describePhase,
   describeRace,
@@ -59,6 +67,7 @@ const faultClients = numberSetting('STRESS_FAULT_CLIENTS', 16);
 const modelOperations = numberSetting('STRESS_MODEL_OPS', 10_000);
 const modelClients = numberSetting('STRESS_MODEL_CLIENTS', 64);
 const racePairs = numberSetting('STRESS_RACE_PAIRS', 400);
+const nestingPairs = numberSetting('STRESS_NESTING_PAIRS', 500);
 const database = 'stress';
 
 async function main(): Promise<boolean> {
@@ -135,7 +144,37 @@ async function main(): Promise<boolean> {
     report(describeRace(raceRun));
     targets.push(...racePhaseTargets(raceRun));
 
-    // c. The CLI, from outside, straight at the embedded endpoint.
+    // d. Racing nestings over two instances, then the cost of the deepest nesting allowed.
+    const second = await SecondInstance.start();
+    try {
+      const secondClient = new StressClient(second.baseUrl);
+      for (const faults of [undefined, { kind: '503' as const, rate: 0.1 }]) {
+        console.log('');
+        const nestingPool = await seedPool(client, sign, { tenantId: modelTenant, users: 0, groups: 24 });
+        const nestingRun = await runNestingRacePhase(env, [client, secondClient], nestingPool, random, {
+          pairs: nestingPairs,
+          concurrency: 4,
+          timeBudgetMs: 240_000,
+          ...(faults === undefined ? {} : { faults }),
+        });
+        report(describeNestingRace(nestingRun));
+        targets.push(...nestingRaceTargets(nestingRun));
+      }
+      const deepPool = await seedPool(client, sign, { tenantId: faultTenant, users: 0, groups: 1 });
+      const deepest = await measureDeepestNesting(env, client, deepPool);
+      console.log('');
+      console.log(`deepest nesting allowed (a chain of ${nestingLimits.walkReads} groups under the member): ${deepest.allowed.status}, ${deepest.allowed.requests} store requests, ${deepest.allowed.ms.toFixed(0)} ms`);
+      console.log(`one level deeper: ${deepest.refused.status}, ${deepest.refused.requests} store requests, ${deepest.refused.ms.toFixed(0)} ms`);
+      targets.push({
+        name: `deepest nesting: ${nestingLimits.walkReads} groups below is allowed, one more is the 400, each within ${2 * nestingLimits.walkReads + 10} store requests`,
+        pass: deepest.allowed.status === 204 && deepest.refused.status === 400 && Math.max(deepest.allowed.requests, deepest.refused.requests) <= 2 * nestingLimits.walkReads + 10,
+        detail: `${deepest.allowed.requests} and ${deepest.refused.requests} requests, ${deepest.allowed.ms.toFixed(0)} and ${deepest.refused.ms.toFixed(0)} ms`,
+      });
+    } finally {
+      await second.stop();
+    }
+
+    // e. The CLI, from outside, straight at the embedded endpoint.
     const cli = path.resolve(__dirname, '../../src/tools/checkConsistency.js');
     const cliRun = await promisify(execFile)(process.execPath, [cli], {
       env: { ...process.env, COSMOS_ENDPOINT: cosmos.connection, COSMOS_DATABASE: database },

@@ -77,10 +77,13 @@ function partitionOf(request: ProxiedRequest): string {
   return String(request.headers['x-ms-documentdb-partitionkey']);
 }
 
-/** Whether a proxied request is the member-side upsert of an add. */
-export function isMemberSideUpsert(request: ProxiedRequest): boolean {
-  return request.method === 'POST' && isUpsert(request) && partitionOf(request).includes('|member|');
+/** Whether a proxied request writes a member-side document (an add's create, or an upsert). */
+export function isMemberSideWrite(request: ProxiedRequest): boolean {
+  return request.method === 'POST' && partitionOf(request).includes('|member|');
 }
+
+/** The name from before adds created the member side instead of upserting it. */
+export const isMemberSideUpsert = isMemberSideWrite;
 
 /** Whether a proxied request is the group-side create of an add (the duplicate check). */
 export function isGroupSideCreate(request: ProxiedRequest): boolean {
