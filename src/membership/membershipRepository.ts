@@ -110,7 +110,7 @@ export class MembershipRepository {
     if (groupWrite.status === 'fulfilled') {
       if (memberSidePresent) return { created: true };
       await this.deleteIfMatch(groupSide.id, groupSide.pk, groupWrite.value.etag).catch(() => undefined);
-      throw (memberWrite as PromiseRejectedResult).reason;
+      throw memberWrite.reason;
     }
     if (statusOf(groupWrite.reason) === 409) {
       const existing = await this.getMembership(group.tenantId, group.id, member.id);
@@ -189,7 +189,7 @@ export class MembershipRepository {
     const takeBack = async () => {
       await Promise.all(
         writes.map((write, index) =>
-          write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : undefined,
+          write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : Promise.resolve(),
         ),
       );
     };

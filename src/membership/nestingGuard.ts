@@ -276,7 +276,8 @@ async function walkDown(
     cost += 1;
     if (cost > nestingLimits.walkReads) throw new GraphError('Request_BadRequest', tooDeepMessage);
   };
-  while (frontier.length > 0 && !found) {
+  // `found` is set inside visit(); the walk stops at the end of the level that found the group.
+  while (frontier.length > 0) {
     const next: string[] = [];
     const visit = (child: string) => {
       if (child === groupId) found = true;
@@ -307,9 +308,9 @@ async function walkDown(
       }
       for (const child of extra.get(parent) ?? []) visit(child);
     });
+    if (found) throw cycleError();
     frontier = next;
   }
-  if (found) throw cycleError();
   return seen;
 }
 

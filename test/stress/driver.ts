@@ -337,7 +337,8 @@ async function addEdge(
     // Without injected faults a 429 is the service's own answer to contention (nestings of one
     // tenant commit one at a time, nestingGuard.ts): retried after Retry-After, as the Graph SDKs'
     // retry handler does (its default is 3 times, configurable to 10; here 5), with the same client-request-id.
-    for (let retry = 0; !retryAfterFault && answer.status === 429 && retry < 5; retry += 1) {
+    const retriesAfter429 = retryAfterFault ? 0 : 5;
+    for (let retry = 0; answer.status === 429 && retry < retriesAfter429; retry += 1) {
       stats.retries += 1;
       await new Promise((resolve) => setTimeout(resolve, Math.min(5, Number(answer.retryAfter) || 1) * 1000));
       answer = await send();

@@ -33,8 +33,8 @@ export class SecondInstance {
           resolve(new SecondInstance(child, match[1]!));
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`second instance exited (${code}): ${output}`));
