@@ -29,7 +29,6 @@ app.timer(timerName, timerOptions);
 // and FunctionEnvironmentReloadHandler.ts (`await startApp(…)` before the response).
 // warmUp never throws (a throwing hook would fail the worker's init) and is bounded in time.
 // It also sends each function that needs a token one request without one (refused with 401).
-const tokenFunctions = httpFunctions.filter(({ openApi }) => openApi !== undefined && openApi.every((operation) => operation.anonymous !== true));
-app.hook.appStart(() => warmUp(undefined, tokenFunctions));
+app.hook.appStart(() => warmUp(undefined, httpFunctions));
 
 export { httpFunctions };
