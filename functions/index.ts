@@ -28,6 +28,7 @@ app.timer(timerName, timerOptions);
 // src/hooks/executeHooks.ts (`await callback(context)`), src/eventHandlers/WorkerInitHandler.ts
 // and FunctionEnvironmentReloadHandler.ts (`await startApp(…)` before the response).
 // warmUp never throws (a throwing hook would fail the worker's init) and is bounded in time.
-app.hook.appStart(() => warmUp());
+// It also sends each function that needs a token one request without one (refused with 401).
+app.hook.appStart(() => warmUp(undefined, httpFunctions));
 
 export { httpFunctions };

@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { format } from 'node:util';
+import { HttpRequest, HttpResponse, InvocationContext, type HttpHandler } from '@azure/functions';
 import { getTokenVerifier } from '../auth';
 import { getServiceSettings } from '../config/settings';
 import { createGroupSchema, createUserSchema } from '../directory/schemas';
 import { parseReferenceBody } from '../graph/odataReference';
 import { getRepositories } from '../store/repositories';
+import { runMetered } from '../store/storeMeter';
 
 /**
  * The longest start-up waits for the warm-up. The worker answers the host's init (or, on a
@@ -16,6 +22,15 @@ const nobody = '00000000-0000-0000-0000-000000000000';
 
 export type WarmUpLog = (message: string) => void;
 
+/** An HTTP function as functions/catalog.ts defines it. */
+export interface WarmUpFunction {
+  readonly name: string;
+  readonly methods: readonly string[];
+  readonly handler: HttpHandler;
+  /** Its documented operations; one marked anonymous needs no token (GET /health, /openapi.json). */
+  readonly openApi?: readonly { readonly anonymous?: boolean }[];
+}
+
 /**
  * The one-time work of a worker's first request, done at app start (functions/index.ts registers
  * it as the `appStart` hook) so that the first request costs what a warm one does:
@@ -24,19 +39,31 @@ export type WarmUpLog = (message: string) => void;
  *   - the Cosmos client: in Azure its account read (endpoint discovery), the managed identity's
  *     first token and the first TLS connections; here and there, the SDK's read and query code.
  *     Done by the repositories' own reads under a tenant that does not exist: a point read that
- *     finds nothing and a query of an empty partition (about 1 RU each), nothing written;
+ *     finds nothing and a query of an empty partition with a listing's default page size (about
+ *     1 RU each), nothing written, inside the per-request store meter as a request's reads are;
+ *   - the code every request runs around its handler (the pipeline, error answers, the library's
+ *     request, response and log conversions, node:http's server side), by one request without a
+ *     token to each function that needs one: refused with 401 before any read
+ *     (refuseRequestsWithoutToken);
  *   - zod compiling the body schemas (on first parse), by parsing sample bodies in memory.
  * It never fails the start: each part that fails or outlasts warmUpBudgetInMs is logged as a
  * warning, and the first request then does that part itself, as it would without the hook.
  */
-export async function warmUp(log: WarmUpLog = (message) => console.warn(message)): Promise<void> {
+export async function warmUp(log: WarmUpLog = (message) => console.warn(message), httpFunctions: readonly WarmUpFunction[] = []): Promise<void> {
   const parts: Record<string, () => Promise<unknown>> = {
     'signing keys': () => getTokenVerifier().warmUp(),
-    'Cosmos DB client': async () => {
-      const { directory, memberships } = await getRepositories();
-      await directory.getObject(nobody, nobody);
-      await memberships.listMembers(nobody, nobody, { top: 1 });
-    },
+    'Cosmos DB client': () =>
+      // Metered as a request's reads are: the meter's AsyncLocalStorage, first entered here, is
+      // otherwise switched on (promise hooks and all) in the middle of the first request.
+      runMetered(async () => {
+        const { directory, memberships } = await getRepositories();
+        await directory.getObject(nobody, nobody);
+        // A listing's default page size (src/graph/listing.ts).
+        await memberships.listMembers(nobody, nobody, { top: 100 });
+      }).result,
+    // Only functions that need a token: an anonymous one would do its work (the health check
+    // reads the store), and the catch-alls have nothing to compile that the 401 does not.
+    'HTTP functions': () => refuseRequestsWithoutToken(httpFunctions.filter(({ openApi }) => openApi !== undefined && openApi.every((operation) => operation.anonymous !== true))),
     'body schemas': async () => {
       createGroupSchema.safeParse({ displayName: 'warm-up', mailNickname: 'warm-up', mailEnabled: false, securityEnabled: true });
       createUserSchema.safeParse({ displayName: 'warm-up', userPrincipalName: 'warm-up@contoso.example' });
@@ -66,4 +93,63 @@ export async function warmUp(log: WarmUpLog = (message) => console.warn(message)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Each function that needs a token gets one request without one through its real handler, with
+ * the library's own request, context and response classes, in process: the pipeline answers 401
+ * before any read. What the library does around a handler is done to that answer too: its log
+ * line formatted as InvocationModel#log formats user logs (util.format), and, for the first
+ * function, the answer written to a loopback node:http response as the library's HTTP-stream
+ * proxy writes it (sendProxyResponse in @azure/functions src/http/httpProxy.ts: each header
+ * set, then `for await (const chunk of userRes.body.values()) proxyRes.write(chunk)`), read by a
+ * client on the other end. That compiles what every request runs around its handler, with no
+ * data and no cache involved.
+ */
+async function refuseRequestsWithoutToken(functions: readonly WarmUpFunction[]): Promise<void> {
+  const [first, ...rest] = functions;
+  if (first === undefined) return;
+  const refused = await refuseWithoutToken(first);
+  const server = http.createServer((incoming, outgoing) => {
+    incoming.resume();
+    void (async () => {
+      for (const [name, value] of refused.headers.entries()) outgoing.setHeader(name, value);
+      outgoing.statusCode = refused.status;
+      for await (const chunk of refused.body?.values() ?? []) outgoing.write(chunk);
+      outgoing.end();
+    })().catch((error: unknown) => outgoing.destroy(error instanceof Error ? error : new Error(String(error))));
+  });
+  try {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, path: `/v1.0/groups/${nobody}/members`, agent: false }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode)).on('error', reject);
+      });
+      request.on('error', reject).end();
+    });
+    if (status !== 401) throw new Error(`a loopback exchange of ${first.name}'s 401 arrived as ${status}`);
+    await Promise.all(rest.map(async (definition) => {
+      for await (const chunk of (await refuseWithoutToken(definition)).body?.values() ?? []) void chunk;
+    }));
+  } finally {
+    server.close();
+  }
+}
+
+async function refuseWithoutToken({ name, methods, handler }: WarmUpFunction): Promise<HttpResponse> {
+  const method = methods[0] ?? 'GET';
+  const withBody = method === 'POST' || method === 'PATCH' || method === 'PUT';
+  const request = new HttpRequest({
+    method,
+    url: `https://localhost/v1.0/groups/${nobody}/members`,
+    headers: withBody ? { 'content-type': 'application/json' } : {},
+    ...(withBody ? { body: { string: '{}' } } : {}),
+  });
+  const logHandler = (_level: unknown, ...args: unknown[]) => void format(...args);
+  const context = new InvocationContext({ invocationId: randomUUID(), functionName: name, logHandler });
+  const response = new HttpResponse(await handler(request, context));
+  if (response.status !== 401) throw new Error(`${name} answered a request without a token with ${response.status}`);
+  return response;
 }

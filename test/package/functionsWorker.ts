@@ -20,6 +20,7 @@
  * (HTTP functions tried in name order: issue 9 item 1, Azure/azure-functions-host#9876).
  */
 import { randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -190,10 +191,25 @@ function streamTriggerMetadata(rpcHttp: Record<string, unknown>): Record<string,
   };
 }
 
+/**
+ * The host forwards to the worker's HttpUri from its own .NET process (YARP's IHttpForwarder over a
+ * SocketsHttpHandler: DefaultHttpProxyService in Azure/azure-functions-host,
+ * src/WebJobs.Script.Grpc/Server/DefaultHttpProxyService.cs), so resolving the URI's host name
+ * (`localhost`, setupHttpProxy in @azure/functions src/http/httpProxy.ts) costs the worker nothing.
+ * Here the forwarder shares the worker's process: the name is resolved once before serving, so
+ * that its first getaddrinfo and net.isIP's IPv6 pattern (compiled on first use) are not counted in the worker's first request.
+ */
+async function resolveProxyHost(uri: string): Promise<string> {
+  const url = new URL(uri);
+  const { address, family } = await lookup(url.hostname);
+  url.hostname = family === 6 ? `[${address}]` : address;
+  return url.toString();
+}
+
 async function serve(): Promise<string> {
   // As the worker does once the app is loaded (WorkerInitHandler → getCapabilities).
   const capabilities = (await programmingModel!.getCapabilities?.({})) ?? {};
-  httpUri = capabilities.HttpUri;
+  httpUri = capabilities.HttpUri === undefined ? undefined : await resolveProxyHost(capabilities.HttpUri);
   // Loaded after the app, so that the import time above is the app's alone.
   const { compileRouteTemplate, compareFunctionNames, requestPathSegments } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
   const routes = registered

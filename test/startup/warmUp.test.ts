@@ -1,3 +1,4 @@
+import { httpFunctions } from '../../functions/catalog';
 import { warmUp } from '../../src/startup/warmUp';
 import { TestService } from '../support/testService';
 
@@ -25,5 +26,29 @@ describe('the appStart warm-up (src/startup/warmUp.ts)', () => {
     const group = await service.createGroup();
     expect((await service.request('GET', `/v1.0/groups/${group.id}/members`)).status).toBe(200);
     expect(service.issuer.jwksRequests).toBeGreaterThan(keySetsServed);
+  });
+});
+
+describe('the warm-up of the HTTP functions', () => {
+  it('sends every function that needs a token one request without one, which each refuses, and warns of one that answers it', async () => {
+    const warnings: string[] = [];
+    await warmUp((message) => warnings.push(message), httpFunctions);
+    expect(warnings).toEqual([]);
+
+    const answered: string[] = [];
+    const open = { name: 'openFunction', methods: ['GET'], openApi: [{}], handler: () => Promise.resolve({ status: 200, body: 'open' }) };
+    const health = {
+      name: 'healthFunction',
+      methods: ['GET'],
+      openApi: [{ anonymous: true }],
+      handler: () => {
+        answered.push('health');
+        return Promise.resolve({ status: 200 });
+      },
+    };
+    await warmUp((message) => warnings.push(message), [open, health]);
+    expect(warnings).toEqual([expect.stringMatching(/^warm-up of the HTTP functions failed.*openFunction answered a request without a token with 200/)]);
+    // An anonymous function is left alone: it would do its work.
+    expect(answered).toEqual([]);
   });
 });
