@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
-import { warmUp } from '../src/startup/warmUp';
 import { httpFunctions } from './catalog';
+import { warmUpOnStart } from './appStart';
 import { reconcileMembershipsTimer } from './reconcileMemberships';
 
 // The entry point the Functions host loads (package.json "main"): it only registers.
@@ -29,6 +29,6 @@ app.timer(timerName, timerOptions);
 // and FunctionEnvironmentReloadHandler.ts (`await startApp(…)` before the response).
 // warmUp never throws (a throwing hook would fail the worker's init) and is bounded in time.
 // It also sends each function that needs a token one request without one (refused with 401).
-app.hook.appStart(() => warmUp(undefined, httpFunctions));
+app.hook.appStart(warmUpOnStart);
 
 export { httpFunctions };

@@ -3,8 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { finished } from 'node:stream';
-import { HttpRequest, InvocationContext, type HttpRequestInit, type HttpResponseInit, type LogHandler } from '@azure/functions';
+import { InvocationContext, type HttpResponseInit, type LogHandler } from '@azure/functions';
 import { compileRouteTemplate, inHostOrder, requestPathSegments, selectRoute } from '../http/routeTemplate';
+import { streamedHttpRequest } from '../http/streamedRequest';
 import { closeServer } from './closeServer';
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 
@@ -95,8 +96,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     // the handler reads, and the query taken from the URL. GET and HEAD get no body there either.
     const body = method === 'GET' || method === 'HEAD' ? undefined : new StreamedBody(incoming);
     const nativeRequest = new Request(url.toString(), { method, headers, ...(body === undefined ? {} : { body: body.stream, duplex: 'half' as const }) });
-    const init: StreamedRequestInit = { nativeRequest, params: selected.params };
-    const request = new HttpRequest(init);
+    const request = streamedHttpRequest(nativeRequest, selected.params);
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: selected.definition.name, logHandler });
     const response = (await selected.definition.handler(request, context)) as HttpResponseInit;
     // The host answers a body over its own limit itself, whatever the function made of it.
@@ -121,15 +121,6 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     server,
     close: () => closeServer(server),
   };
-}
-
-/**
- * What the worker's HttpRequest constructor takes besides the public HttpRequestInit: the
- * prebuilt fetch Request it wraps (`nativeRequest`, see InternalHttpRequestInit in
- * @azure/functions' src/http/HttpRequest.ts). It is how the worker passes a streamed body.
- */
-interface StreamedRequestInit extends HttpRequestInit {
-  readonly nativeRequest: Request;
 }
 
 /**

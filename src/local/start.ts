@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { warmUpOnStart } from '../../functions/appStart';
 import { httpFunctions } from '../../functions/catalog';
 import { readServiceSettings } from '../config/settings';
 import { parseRouteTemplate, regexLiterals } from '../http/routeTemplate';
 import { createCosmosStore, ensureCosmosResources } from '../store/cosmosStore';
 import { getRepositories } from '../store/repositories';
-import { warmUp } from '../startup/warmUp';
 import { demoIds, seedDemoDirectory } from './demoData';
 import { DevIssuer } from './devIssuer';
 import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     functions: httpFunctions,
     port: Number(process.env.PORT ?? 7071),
     // What functions/index.ts registers as its appStart hook, run as the worker runs it.
-    appStartHooks: [() => warmUp()],
+    appStartHooks: [warmUpOnStart],
     host: process.env.HOST ?? '127.0.0.1',
     logHandler: process.env.LOG_REQUESTS === '0' ? () => undefined : (level, ...args) => console.log(`[${level}]`, ...args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg)))),
   });
