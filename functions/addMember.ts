@@ -17,11 +17,19 @@ export const addMember: HttpFunctionDefinition = {
       member: parseReferenceBody(body, baseUrl),
     }),
   }),
-  openApi: [{
-    path: '/v1.0/groups/{groupId}/members/$ref', method: 'post', operationId: 'AddMember', tag: 'Membership', visibility: 'important',
-    summary: 'Add a member to a group',
-    description: 'Makes the referenced user or group a direct member of the group. Security groups hold users and groups; Microsoft 365 groups hold users only.',
-    body: referenceBody('Member Reference', 'The user or group to add: its id, or its @odata.id URL.'),
-    success: { status: 204, description: 'No content: the object is now a member.' }, errors: allErrors, idempotent: true,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/groups/{groupId}/members/$ref',
+      method: 'post',
+      operationId: 'AddMember',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Add a member to a group',
+      description: 'Makes the referenced user or group a direct member of the group. Security groups hold users and groups; Microsoft 365 groups hold users only.',
+      body: referenceBody('Member Reference', 'The user or group to add: its id, or its @odata.id URL.'),
+      success: { status: 204, description: 'No content: the object is now a member.' },
+      errors: allErrors,
+      idempotent: true,
+    },
+  ],
 };

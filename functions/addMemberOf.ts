@@ -17,11 +17,19 @@ export const addMemberOf: HttpFunctionDefinition = {
       member: { id: parseObjectId(request.params.groupId ?? ''), expectedType: 'group' },
     }),
   }),
-  openApi: [{
-    path: '/v1.0/groups/{groupId}/memberOf/$ref', method: 'post', operationId: 'AddMemberOf', tag: 'Membership', visibility: 'important',
-    summary: 'Add a group to another group',
-    description: 'Makes the group a direct member of the referenced group (nesting). Cycles, role-assignable and Microsoft 365 targets are refused.',
-    body: referenceBody('Parent Group Reference', 'The group that the group joins: its id, or its @odata.id URL.'),
-    success: createdGroup, errors: allErrors, idempotent: true,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/groups/{groupId}/memberOf/$ref',
+      method: 'post',
+      operationId: 'AddMemberOf',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Add a group to another group',
+      description: 'Makes the group a direct member of the referenced group (nesting). Cycles, role-assignable and Microsoft 365 targets are refused.',
+      body: referenceBody('Parent Group Reference', 'The group that the group joins: its id, or its @odata.id URL.'),
+      success: createdGroup,
+      errors: allErrors,
+      idempotent: true,
+    },
+  ],
 };

@@ -17,10 +17,19 @@ export const addMyJoinedGroup: HttpFunctionDefinition = {
       group: { ...parseReferenceBody(body, baseUrl), expectedType: 'group' },
     }),
   }),
-  openApi: [{
-    path: '/v1.0/me/joinedGroups/$ref', method: 'post', operationId: 'AddMyJoinedGroup', tag: 'Membership', visibility: 'important',
-    summary: 'Join a group',
-    description: 'Makes the signed-in user a direct member of the referenced group. Anyone may join a public Microsoft 365 group; other groups need an owner or a group administrator.',
-    body: groupReferenceBody, success: createdGroup, errors: allErrors, idempotent: true,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/me/joinedGroups/$ref',
+      method: 'post',
+      operationId: 'AddMyJoinedGroup',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Join a group',
+      description: 'Makes the signed-in user a direct member of the referenced group. Anyone may join a public Microsoft 365 group; other groups need an owner or a group administrator.',
+      body: groupReferenceBody,
+      success: createdGroup,
+      errors: allErrors,
+      idempotent: true,
+    },
+  ],
 };

@@ -26,11 +26,19 @@ export const addMyJoinedGroupMemberOf: HttpFunctionDefinition = {
       };
     },
   }),
-  openApi: [{
-    path: '/v1.0/me/joinedGroups/{groupId}/memberOf/$ref', method: 'post', operationId: 'AddMyJoinedGroupMemberOf', tag: 'Membership', visibility: 'important',
-    summary: 'Add one of my groups to another group',
-    description: 'Makes a group that the signed-in user is a direct member of a direct member of the referenced group. Needs a delegated (user) connection.',
-    body: referenceBody('Parent Group Reference', 'The group that your group joins: its id, or its @odata.id URL.'),
-    success: createdGroup, errors: allErrors, idempotent: true,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/me/joinedGroups/{groupId}/memberOf/$ref',
+      method: 'post',
+      operationId: 'AddMyJoinedGroupMemberOf',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Add one of my groups to another group',
+      description: 'Makes a group that the signed-in user is a direct member of a direct member of the referenced group. Needs a delegated (user) connection.',
+      body: referenceBody('Parent Group Reference', 'The group that your group joins: its id, or its @odata.id URL.'),
+      success: createdGroup,
+      errors: allErrors,
+      idempotent: true,
+    },
+  ],
 };

@@ -17,10 +17,19 @@ export const addUserJoinedGroup: HttpFunctionDefinition = {
       return { group, member: { id: await resolveUserId(directory, caller.tenantId, request.params.userId ?? ''), expectedType: 'user' } };
     },
   }),
-  openApi: [{
-    path: '/v1.0/users/{userId}/joinedGroups/$ref', method: 'post', operationId: 'AddUserJoinedGroup', tag: 'Membership', visibility: 'important',
-    summary: 'Add a user to a group',
-    description: 'Makes the user, named by object ID or user principal name, a direct member of the referenced group.',
-    body: groupReferenceBody, success: createdGroup, errors: allErrors, idempotent: true,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/users/{userId}/joinedGroups/$ref',
+      method: 'post',
+      operationId: 'AddUserJoinedGroup',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Add a user to a group',
+      description: 'Makes the user, named by object ID or user principal name, a direct member of the referenced group.',
+      body: groupReferenceBody,
+      success: createdGroup,
+      errors: allErrors,
+      idempotent: true,
+    },
+  ],
 };

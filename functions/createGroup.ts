@@ -23,11 +23,17 @@ export const createGroup: HttpFunctionDefinition = {
       return createdResult(request, await createDirectoryGroup(directory, memberships, request.caller, input, request.baseUrl));
     },
   }),
-  openApi: [{
-    path: '/v1.0/groups', method: 'post', operationId: 'CreateGroup', tag: 'Directory',
-    summary: 'Create a group',
-    description: 'Creates a security or Microsoft 365 group, optionally with owners and members. A delegated caller becomes an owner.',
-    body: { definition: 'NewGroup', summary: 'Group', description: 'The group to create.' },
-    success: { status: 201, description: 'Created: the new group, with a Location header.', definition: 'Group', location: true }, errors: allErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/groups',
+      method: 'post',
+      operationId: 'CreateGroup',
+      tag: 'Directory',
+      summary: 'Create a group',
+      description: 'Creates a security or Microsoft 365 group, optionally with owners and members. A delegated caller becomes an owner.',
+      body: { definition: 'NewGroup', summary: 'Group', description: 'The group to create.' },
+      success: { status: 201, description: 'Created: the new group, with a Location header.', definition: 'Group', location: true },
+      errors: allErrors,
+    },
+  ],
 };

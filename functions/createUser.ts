@@ -23,11 +23,17 @@ export const createUser: HttpFunctionDefinition = {
       return createdResult(request, await createDirectoryUser(directory, request.caller, input));
     },
   }),
-  openApi: [{
-    path: '/v1.0/users', method: 'post', operationId: 'CreateUser', tag: 'Directory',
-    summary: 'Create a user',
-    description: "Creates a user in the caller's tenant. Give an id to mirror an existing Microsoft Entra object ID.",
-    body: { definition: 'NewUser', summary: 'User', description: 'The user to create.' },
-    success: { status: 201, description: 'Created: the new user, with a Location header.', definition: 'User', location: true }, errors: noLookupErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/users',
+      method: 'post',
+      operationId: 'CreateUser',
+      tag: 'Directory',
+      summary: 'Create a user',
+      description: "Creates a user in the caller's tenant. Give an id to mirror an existing Microsoft Entra object ID.",
+      body: { definition: 'NewUser', summary: 'User', description: 'The user to create.' },
+      success: { status: 201, description: 'Created: the new user, with a Location header.', definition: 'User', location: true },
+      errors: noLookupErrors,
+    },
+  ],
 };

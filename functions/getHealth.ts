@@ -15,9 +15,18 @@ export const getHealth: HttpFunctionDefinition = {
     }
     return { status: 200, body: { status: 'Healthy' } };
   }),
-  openApi: [{
-    path: '/health', method: 'get', operationId: 'GetHealth', tag: 'Service', visibility: 'internal', anonymous: true,
-    summary: 'Check service health', description: 'Answers 200 once the store answers and 503 otherwise. Needs no token.',
-    success: { status: 200, description: 'OK: the service is ready.', definition: 'Health' }, errors: [503],
-  }],
+  openApi: [
+    {
+      path: '/health',
+      method: 'get',
+      operationId: 'GetHealth',
+      tag: 'Service',
+      visibility: 'internal',
+      anonymous: true,
+      summary: 'Check service health',
+      description: 'Answers 200 once the store answers and 503 otherwise. Needs no token.',
+      success: { status: 200, description: 'OK: the service is ready.', definition: 'Health' },
+      errors: [503],
+    },
+  ],
 };

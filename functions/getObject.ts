@@ -21,11 +21,18 @@ export const getUser: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
     },
   }),
-  openApi: [{
-    path: '/v1.0/users/{userId}', method: 'get', operationId: 'GetUser', tag: 'Directory',
-    summary: 'Get a user', description: 'Gets a user by object ID or user principal name.',
-    success: { status: 200, description: 'OK: the user.', definition: 'User' }, errors: allErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/users/{userId}',
+      method: 'get',
+      operationId: 'GetUser',
+      tag: 'Directory',
+      summary: 'Get a user',
+      description: 'Gets a user by object ID or user principal name.',
+      success: { status: 200, description: 'OK: the user.', definition: 'User' },
+      errors: allErrors,
+    },
+  ],
 };
 
 /** GET /groups/{id}. */
@@ -42,11 +49,18 @@ export const getGroup: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' }));
     },
   }),
-  openApi: [{
-    path: '/v1.0/groups/{groupId}', method: 'get', operationId: 'GetGroup', tag: 'Directory',
-    summary: 'Get a group', description: 'Gets a group by object ID.',
-    success: { status: 200, description: 'OK: the group.', definition: 'Group' }, errors: allErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/groups/{groupId}',
+      method: 'get',
+      operationId: 'GetGroup',
+      tag: 'Directory',
+      summary: 'Get a group',
+      description: 'Gets a group by object ID.',
+      success: { status: 200, description: 'OK: the group.', definition: 'Group' },
+      errors: allErrors,
+    },
+  ],
 };
 
 /** GET /me: the signed-in user. */
@@ -63,9 +77,16 @@ export const getMe: HttpFunctionDefinition = {
       return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
     },
   }),
-  openApi: [{
-    path: '/v1.0/me', method: 'get', operationId: 'GetMe', tag: 'Directory',
-    summary: 'Get the signed in user', description: 'Gets the user the connection signed in as. Needs a delegated (user) connection.',
-    success: { status: 200, description: 'OK: the signed-in user.', definition: 'User' }, errors: allErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/me',
+      method: 'get',
+      operationId: 'GetMe',
+      tag: 'Directory',
+      summary: 'Get the signed in user',
+      description: 'Gets the user the connection signed in as. Needs a delegated (user) connection.',
+      success: { status: 200, description: 'OK: the signed-in user.', definition: 'User' },
+      errors: allErrors,
+    },
+  ],
 };

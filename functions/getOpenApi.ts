@@ -14,9 +14,18 @@ export const getOpenApi: HttpFunctionDefinition = {
     const { servedOpenApiDocument } = require('../src/openapi/served') as typeof import('../src/openapi/served');
     return { status: 200, body: servedOpenApiDocument(httpFunctions, baseUrl) };
   }),
-  openApi: [{
-    path: '/openapi.json', method: 'get', operationId: 'GetOpenApi', tag: 'Service', visibility: 'internal', anonymous: true,
-    summary: 'Get the OpenAPI document', description: 'Gets this document, with the host the request used. Needs no token.',
-    success: { status: 200, description: 'OK: the OpenAPI 2.0 document.', definition: 'OpenApiDocument' }, errors: [],
-  }],
+  openApi: [
+    {
+      path: '/openapi.json',
+      method: 'get',
+      operationId: 'GetOpenApi',
+      tag: 'Service',
+      visibility: 'internal',
+      anonymous: true,
+      summary: 'Get the OpenAPI document',
+      description: 'Gets this document, with the host the request used. Needs no token.',
+      success: { status: 200, description: 'OK: the OpenAPI 2.0 document.', definition: 'OpenApiDocument' },
+      errors: [],
+    },
+  ],
 };

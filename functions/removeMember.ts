@@ -22,9 +22,17 @@ export const removeMember: HttpFunctionDefinition = {
       return { status: 204 };
     },
   }),
-  openApi: [{
-    path: '/v1.0/groups/{groupId}/members/{memberId}/$ref', method: 'delete', operationId: 'RemoveMember', tag: 'Membership', visibility: 'important',
-    summary: 'Remove a member from a group', description: 'Removes a direct member (a user or a group) from the group. A member that is not there is a 404.',
-    success: { status: 204, description: 'No content: the object is no longer a member.' }, errors: allErrors,
-  }],
+  openApi: [
+    {
+      path: '/v1.0/groups/{groupId}/members/{memberId}/$ref',
+      method: 'delete',
+      operationId: 'RemoveMember',
+      tag: 'Membership',
+      visibility: 'important',
+      summary: 'Remove a member from a group',
+      description: 'Removes a direct member (a user or a group) from the group. A member that is not there is a 404.',
+      success: { status: 204, description: 'No content: the object is no longer a member.' },
+      errors: allErrors,
+    },
+  ],
 };

@@ -138,7 +138,9 @@ export const formatMiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB
 async function main(): Promise<void> {
   const deployPackage = await buildDeployPackage(process.argv[2] === undefined ? defaultOutDir : path.resolve(process.argv[2]));
   const packages = new Set(deployPackage.inputs.map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1]).filter((name) => name !== undefined));
-  console.log(`${path.relative(process.cwd(), deployPackage.outDir) || '.'}: ${formatMiB(deployPackage.totalBytes)} (${deployPackage.inputs.length} modules from ${packages.size} packages bundled; no node_modules; left to run time: ${deployPackage.externals.join(', ')})`);
+  console.log(
+    `${path.relative(process.cwd(), deployPackage.outDir) || '.'}: ${formatMiB(deployPackage.totalBytes)} (${deployPackage.inputs.length} modules from ${packages.size} packages bundled; no node_modules; left to run time: ${deployPackage.externals.join(', ')})`,
+  );
   for (const file of deployPackage.files) console.log(`  ${file.path.padEnd(16)} ${formatMiB(file.bytes).padStart(10)}`);
 }
 

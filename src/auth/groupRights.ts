@@ -4,12 +4,7 @@ import type { Caller } from './caller';
 import { directoryRoles, hasPermission, holdsAnyRole, permissions } from './permissions';
 
 /** SPEC 2: roles that may change any (non role-assignable) group's members. */
-export const groupManagerRoles = [
-  directoryRoles.globalAdministrator,
-  directoryRoles.groupsAdministrator,
-  directoryRoles.userAdministrator,
-  directoryRoles.directoryWriters,
-] as const;
+export const groupManagerRoles = [directoryRoles.globalAdministrator, directoryRoles.groupsAdministrator, directoryRoles.userAdministrator, directoryRoles.directoryWriters] as const;
 
 /** SPEC 2: the only roles that may change a role-assignable group. */
 export const privilegedRoles = [directoryRoles.globalAdministrator, directoryRoles.privilegedRoleAdministrator] as const;

@@ -34,10 +34,7 @@ function seesAllHiddenMemberships(caller: Caller): boolean {
 /** Owner or direct member of the group: both are point reads, made together. */
 async function belongsTo(memberships: MembershipRepository, caller: Caller, groupId: string): Promise<boolean> {
   if (caller.kind !== 'user') return false;
-  const [owner, member] = await Promise.all([
-    memberships.isOwner(caller.tenantId, groupId, caller.userId),
-    memberships.getMembership(caller.tenantId, groupId, caller.userId),
-  ]);
+  const [owner, member] = await Promise.all([memberships.isOwner(caller.tenantId, groupId, caller.userId), memberships.getMembership(caller.tenantId, groupId, caller.userId)]);
   return owner || member !== undefined;
 }
 

@@ -22,8 +22,7 @@ export interface PrincipalNameClaimDocument {
 }
 
 export const objectPartitionKey = (tenantId: string, objectId: string): string => `${tenantId}|${objectId}`;
-export const principalNamePartitionKey = (tenantId: string, userPrincipalName: string): string =>
-  `${tenantId}|upn|${userPrincipalName.toLowerCase()}`;
+export const principalNamePartitionKey = (tenantId: string, userPrincipalName: string): string => `${tenantId}|upn|${userPrincipalName.toLowerCase()}`;
 
 export const odataTypeOf = (objectType: ObjectType): string => `#microsoft.graph.${objectType}`;
 

@@ -1,12 +1,7 @@
 import type { Container } from '@azure/cosmos';
 import { GraphError } from '../http/errors';
 import { PositiveCache } from '../store/positiveCache';
-import {
-  objectPartitionKey,
-  principalNamePartitionKey,
-  type DirectoryObjectDocument,
-  type PrincipalNameClaimDocument,
-} from './directoryObjects';
+import { objectPartitionKey, principalNamePartitionKey, type DirectoryObjectDocument, type PrincipalNameClaimDocument } from './directoryObjects';
 
 function isConflict(error: unknown): boolean {
   return (error as { code?: unknown }).code === 409;
@@ -23,8 +18,7 @@ function isStorableKey(id: string, partitionKey: string): boolean {
   return Buffer.byteLength(id) <= 1023 && Buffer.byteLength(partitionKey) <= 2048 && !/[/\\?#]/.test(id) && /^[\x20-\x7e]*$/.test(partitionKey);
 }
 
-const duplicateValue = (property: string) =>
-  new GraphError('Request_BadRequest', `Another object with the same value for property ${property} already exists.`);
+const duplicateValue = (property: string) => new GraphError('Request_BadRequest', `Another object with the same value for property ${property} already exists.`);
 
 /**
  * Users and groups, keyed by tenant: every read is a point read, and a found object is kept in
@@ -73,7 +67,10 @@ export class DirectoryRepository {
     try {
       await this.container.items.create(user);
     } catch (error) {
-      await this.container.item(claim.id, claim.pk).delete().catch(() => undefined);
+      await this.container
+        .item(claim.id, claim.pk)
+        .delete()
+        .catch(() => undefined);
       if (isConflict(error)) throw duplicateValue('id');
       throw error;
     }

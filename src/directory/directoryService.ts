@@ -13,11 +13,7 @@ import type { DirectoryRepository } from './directoryRepository';
 import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
 
 /** Reads one object of the caller's tenant; another tenant's objects do not exist (404). */
-export async function getObjectOrNotFound(
-  directory: DirectoryRepository,
-  tenantId: string,
-  reference: ObjectReference,
-): Promise<DirectoryObjectDocument> {
+export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference): Promise<DirectoryObjectDocument> {
   const object = await directory.getObject(tenantId, reference.id);
   if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) {
     throw graphErrors.resourceNotFound(reference.id);
@@ -119,13 +115,7 @@ async function resolveLinks(directory: DirectoryRepository, tenantId: string, li
  * chose the id: then another request could create that group meanwhile, and each member group
  * is reserved through the nesting guard as an add would be.
  */
-export async function createGroup(
-  directory: DirectoryRepository,
-  memberships: MembershipRepository,
-  caller: Caller,
-  input: CreateGroupInput,
-  baseUrl: string,
-): Promise<DirectoryObjectDocument> {
+export async function createGroup(directory: DirectoryRepository, memberships: MembershipRepository, caller: Caller, input: CreateGroupInput, baseUrl: string): Promise<DirectoryObjectDocument> {
   authorizeGroupCreation(caller, input);
   const groupId = (input.id ?? randomUUID()).toLowerCase();
   const properties: Record<string, unknown> = { ...input };

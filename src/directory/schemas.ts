@@ -108,7 +108,12 @@ export const serverManagedGroupProperties = [
 ] as const;
 
 const bindLinks = z.array(z.string()).max(20);
-const mailNickname = z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/).refine((value) => !/[@()\\[\]";:<>,]/.test(value));
+const mailNickname = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\x21-\x7e]+$/)
+  .refine((value) => !/[@()\\[\]";:<>,]/.test(value));
 const groupTypeValue = z.enum(['Unified', 'DynamicMembership']);
 
 /** POST /groups: the SPEC's required and optional properties on top of the seed's table. */
@@ -156,7 +161,12 @@ export const createUserSchema = z.strictObject({
   id: guid.optional(),
   displayName: z.string().min(1).max(256),
   userPrincipalName,
-  mail: z.string().max(254).regex(/^[^@\s]+@[^@\s]+$/).nullable().optional(),
+  mail: z
+    .string()
+    .max(254)
+    .regex(/^[^@\s]+@[^@\s]+$/)
+    .nullable()
+    .optional(),
   mailNickname: mailNickname.optional(),
   accountEnabled: z.boolean().optional(),
   givenName: z.string().max(64).nullable().optional(),

@@ -35,7 +35,11 @@ export function readListOptions(request: GraphRequest): ListEdgesOptions & { sel
   }
   const cast = request.request.params.cast?.toLowerCase();
   const objectType: ObjectType | undefined = cast === 'microsoft.graph.user' ? 'user' : cast === 'microsoft.graph.group' ? 'group' : undefined;
-  const select = query.get('$select')?.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const select = query
+    .get('$select')
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
   return {
     top,
     ...(continuationToken === undefined ? {} : { continuationToken }),

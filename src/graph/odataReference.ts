@@ -6,14 +6,7 @@ import { GraphError, graphErrors } from '../http/errors';
 import { parseBody } from './validation';
 
 /** Graph hosts whose @odata.id URLs are accepted: the global service and the national clouds. */
-const graphHosts = new Set([
-  'graph.microsoft.com',
-  'canary.graph.microsoft.com',
-  'graph.microsoft.us',
-  'dod-graph.microsoft.us',
-  'microsoftgraph.chinacloudapi.cn',
-  'graph.microsoft.de',
-]);
+const graphHosts = new Set(['graph.microsoft.com', 'canary.graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn', 'graph.microsoft.de']);
 
 // Maps, not object literals: a reference to 'constructor/{id}' must not find Object.prototype.
 const collectionTypes = new Map<string, ObjectType | undefined>([

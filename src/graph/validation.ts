@@ -15,10 +15,7 @@ export function parseBody<T extends z.ZodType>(schema: T, value: unknown, resour
   if (issue === undefined) throw new GraphError('Request_BadRequest', `Invalid ${resourceName}.`);
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-    throw new GraphError(
-      'Request_BadRequest',
-      `Property '${prefix}${issue.keys[0] ?? ''}' does not exist as a declared property or extension property.`,
-    );
+    throw new GraphError('Request_BadRequest', `Property '${prefix}${issue.keys[0] ?? ''}' does not exist as a declared property or extension property.`);
   }
   const property = issue.path.filter((part) => typeof part === 'string').join('.') || 'body';
   throw new GraphError('Request_BadRequest', `Invalid value specified for property '${property}' of resource '${resourceName}'.`);

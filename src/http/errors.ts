@@ -36,29 +36,14 @@ export class GraphError extends Error {
 /** Factories for the errors whose wording Graph fixes, so that every caller says it the same way. */
 export const graphErrors = {
   invalidObjectId: (id: string) => new GraphError('Request_BadRequest', `Invalid object identifier '${id}'.`),
-  resourceNotFound: (id: string) =>
-    new GraphError(
-      'Request_ResourceNotFound',
-      `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
-    ),
-  malformedJson: () =>
-    new GraphError(
-      'BadRequest',
-      'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
-    ),
+  resourceNotFound: (id: string) => new GraphError('Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`),
+  malformedJson: () => new GraphError('BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'),
   insufficientPrivileges: () => new GraphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
   meRequiresDelegated: () => new GraphError('BadRequest', '/me request is only valid with delegated authentication flow.'),
-  invalidToken: (message: string) =>
-    new GraphError('InvalidAuthenticationToken', message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
-  emptyToken: () =>
-    new GraphError('InvalidAuthenticationToken', 'Access token is empty.', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
-  referenceAlreadyExists: (property: string) =>
-    new GraphError(
-      'Request_BadRequest',
-      `One or more added object references already exist for the following modified properties: '${property}'.`,
-    ),
-  invalidPageSize: (value: string) =>
-    new GraphError('Request_BadRequest', `Invalid page size specified: '${value}'. Must be between 1 and 999 inclusive.`),
+  invalidToken: (message: string) => new GraphError('InvalidAuthenticationToken', message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
+  emptyToken: () => new GraphError('InvalidAuthenticationToken', 'Access token is empty.', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
+  referenceAlreadyExists: (property: string) => new GraphError('Request_BadRequest', `One or more added object references already exist for the following modified properties: '${property}'.`),
+  invalidPageSize: (value: string) => new GraphError('Request_BadRequest', `Invalid page size specified: '${value}'. Must be between 1 and 999 inclusive.`),
   invalidSkipToken: () => new GraphError('Request_BadRequest', 'The $skiptoken is not valid.'),
   throttled: (retryAfterSeconds: number) =>
     new GraphError('TooManyRequests', 'The store is busy. Retry after the time given in Retry-After.', {

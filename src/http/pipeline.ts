@@ -58,11 +58,7 @@ export function anonymous(handle: (request: AnonymousRequest) => Promise<GraphRe
 // The caller is known only part-way through; the request log line needs it at the end.
 const logContext = new WeakMap<InvocationContext, Caller>();
 
-async function runPipeline(
-  request: HttpRequest,
-  context: InvocationContext,
-  steps: (base: AnonymousRequest) => Promise<GraphResult>,
-): Promise<HttpResponseInit> {
+async function runPipeline(request: HttpRequest, context: InvocationContext, steps: (base: AnonymousRequest) => Promise<GraphResult>): Promise<HttpResponseInit> {
   const startedAt = performance.now();
   const ids = createRequestIds(request);
   const base: AnonymousRequest = { request, context, ids, baseUrl: clientBaseUrl(request), apiVersion: apiVersionOf(request) };

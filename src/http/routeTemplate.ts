@@ -68,7 +68,10 @@ export function parseRouteTemplate(template: string): RouteSegment[] {
           else break;
         } else end += 1;
       }
-      const inside = text.slice(index + 1, end).replaceAll('}}', '}').replaceAll('{{', '{');
+      const inside = text
+        .slice(index + 1, end)
+        .replaceAll('}}', '}')
+        .replaceAll('{{', '{');
       const parameter = parseParameter(inside, fail);
       if (names.has(parameter.name.toLowerCase())) fail(`the parameter '${parameter.name}' is repeated.`);
       names.add(parameter.name.toLowerCase());

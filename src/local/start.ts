@@ -110,7 +110,8 @@ async function main(): Promise<void> {
   console.log(`Graph membership service listening on ${host.baseUrl} (${httpFunctions.length} functions, ready in ${Math.round(performance.now() - startedAt)} ms)`);
   for (const line of lines) console.log(line);
   console.log('Functions:');
-  for (const definition of httpFunctions) console.log(`  ${(definition.methods.length > 3 ? 'ANY' : definition.methods.join(',')).padEnd(7)} /${readableRoute(definition.route).padEnd(70)} ${definition.name}`);
+  for (const definition of httpFunctions)
+    console.log(`  ${(definition.methods.length > 3 ? 'ANY' : definition.methods.join(',')).padEnd(7)} /${readableRoute(definition.route).padEnd(70)} ${definition.name}`);
   if (devTenantId !== undefined) {
     console.log('\nTry it (Adele owns the Engineering group):');
     console.log(`  TOKEN=$(npm run -s token)`);

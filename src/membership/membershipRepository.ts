@@ -3,15 +3,7 @@ import { graphErrors } from '../http/errors';
 import { PositiveCache } from '../store/positiveCache';
 import { toStoreFault } from '../store/storeFaults';
 import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
-import {
-  groupSidePartition,
-  memberSidePartition,
-  nestingGuardPartition,
-  ownerPartition,
-  type AddOrigin,
-  type EdgeDocument,
-  type EdgeKind,
-} from './edges';
+import { groupSidePartition, memberSidePartition, nestingGuardPartition, ownerPartition, type AddOrigin, type EdgeDocument, type EdgeKind } from './edges';
 import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
 
 /** Times an add writes again after a removal took the edge between its create and its read. */
@@ -37,7 +29,16 @@ function statusOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;
 }
 
-function edge(kind: EdgeKind, pk: string, id: string, group: DirectoryObjectDocument, object: DirectoryObjectDocument, far: DirectoryObjectDocument, createdDateTime: string, origin?: AddOrigin): EdgeDocument {
+function edge(
+  kind: EdgeKind,
+  pk: string,
+  id: string,
+  group: DirectoryObjectDocument,
+  object: DirectoryObjectDocument,
+  far: DirectoryObjectDocument,
+  createdDateTime: string,
+  origin?: AddOrigin,
+): EdgeDocument {
   return {
     id,
     pk,
@@ -188,9 +189,7 @@ export class MembershipRepository {
     const writes = await Promise.allSettled(documents.map((document) => this.container.items.create(document)));
     const takeBack = async () => {
       await Promise.all(
-        writes.map((write, index) =>
-          write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : Promise.resolve(),
-        ),
+        writes.map((write, index) => (write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : Promise.resolve())),
       );
     };
     const failed = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected' && statusOf(write.reason) !== 409);
@@ -307,5 +306,4 @@ export class MembershipRepository {
       ...(response.continuationToken === undefined || response.continuationToken === null ? {} : { continuationToken: response.continuationToken }),
     };
   }
-
 }

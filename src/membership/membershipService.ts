@@ -46,13 +46,7 @@ function originOf(caller: Caller, request: RequestIdentity): AddOrigin | undefin
 }
 
 function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefined): boolean {
-  return (
-    existing !== undefined &&
-    attempt !== undefined &&
-    existing.keyHash === attempt.keyHash &&
-    existing.requestHash === attempt.requestHash &&
-    attempt.atMs - existing.atMs <= replayWindowInMs
-  );
+  return existing !== undefined && attempt !== undefined && existing.keyHash === attempt.keyHash && existing.requestHash === attempt.requestHash && attempt.atMs - existing.atMs <= replayWindowInMs;
 }
 
 /**
@@ -63,11 +57,7 @@ function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefine
  * a cycle). A user member never touches the guard: two store rounds. A duplicate is a 400 unless
  * it is a retry of the add that created the edge.
  */
-export async function addMembership(
-  directory: DirectoryRepository,
-  memberships: MembershipRepository,
-  command: AddMembershipCommand,
-): Promise<AddMembershipResult> {
+export async function addMembership(directory: DirectoryRepository, memberships: MembershipRepository, command: AddMembershipCommand): Promise<AddMembershipResult> {
   const { caller } = command;
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
@@ -80,9 +70,7 @@ export async function addMembership(
     getObjectOrNotFound(directory, tenantId, { ...command.group, expectedType: 'group' }),
     getObjectOrNotFound(directory, tenantId, command.member),
     delegatedUserId === undefined ? false : memberships.isOwner(tenantId, command.group.id, delegatedUserId),
-    command.callerMustBeMemberOf === undefined || caller.kind !== 'user'
-      ? true
-      : memberships.getMembership(tenantId, command.callerMustBeMemberOf, caller.userId).then((edge) => edge !== undefined),
+    command.callerMustBeMemberOf === undefined || caller.kind !== 'user' ? true : memberships.getMembership(tenantId, command.callerMustBeMemberOf, caller.userId).then((edge) => edge !== undefined),
   ]);
   if (!callerIsMember) throw graphErrors.resourceNotFound(command.callerMustBeMemberOf ?? member.id);
 
@@ -107,13 +95,7 @@ export async function addMembership(
 }
 
 /** DELETE /groups/{id}/members/{memberId}/$ref: 404 unless it is a direct member. */
-export async function removeMembership(
-  directory: DirectoryRepository,
-  memberships: MembershipRepository,
-  caller: Caller,
-  groupId: string,
-  memberId: string,
-): Promise<void> {
+export async function removeMembership(directory: DirectoryRepository, memberships: MembershipRepository, caller: Caller, groupId: string, memberId: string): Promise<void> {
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
   const [group, member, callerOwnsGroup] = await Promise.all([
     getObjectOrNotFound(directory, caller.tenantId, { id: groupId, expectedType: 'group' }),

@@ -121,8 +121,7 @@ export interface NestingGuardState extends NestingGuardContent {
 
 const cycleError = () => new GraphError('Request_BadRequest', 'The nesting would create a cycle: the group is already a direct or indirect member of the member being added.');
 export const tooDeepMessage = `The nesting cannot be checked for cycles: the group being added has more groups nested under it than this service checks (at most ${nestingLimits.walkReads} groups, read in at most ${nestingLimits.walkReads} store requests).`;
-const contended = () =>
-  new GraphError('TooManyRequests', 'Too many group nestings are being made in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
+const contended = () => new GraphError('TooManyRequests', 'Too many group nestings are being made in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
 
 /** A token bucket per tenant: walk reads this instance makes for each tenant. */
 class TenantReadBudget {
@@ -197,8 +196,7 @@ class TenantCheckSlots {
   }
 }
 
-const busyTenant = () =>
-  new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
+const busyTenant = () => new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
 
 const checkSlots = new TenantCheckSlots();
 
@@ -369,10 +367,7 @@ async function checkAndCommit(
       cache.clear();
       cachedSince = undefined;
     }
-    const extraEdges =
-      cachedSince === undefined
-        ? live
-        : [...cachedSince.intents, ...live, ...guard.landed.filter((landed) => landed.release > cachedSince!.releases)];
+    const extraEdges = cachedSince === undefined ? live : [...cachedSince.intents, ...live, ...guard.landed.filter((landed) => landed.release > cachedSince!.releases)];
     cachedSince ??= guard;
     const seen = await walkDown(memberships, tenantId, groupId, memberGroupId, extraEdges, budget, cache);
     const kept = live.filter((intent) => !seen.has(edgeKey(intent.groupId, intent.memberId)));

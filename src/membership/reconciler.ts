@@ -39,26 +39,31 @@ const edgeKey = (tenantId: string, groupId: string, memberId: string) => `${tena
  */
 export async function reconcileMemberships(memberships: Container, directory: Container, options: ReconcileOptions = {}): Promise<ReconcileReport> {
   const graceInMs = options.graceInMs ?? 5 * 60_000;
-  const groupSides = (await memberships.items
-    .query<EdgeDocument>({ query: "SELECT * FROM c WHERE c.kind = 'member'" })
-    .fetchAll()).resources;
-  const memberSides = (await memberships.items
-    .query<RoutingFields>({
-      query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'memberOf'",
-    })
-    .fetchAll()).resources;
-  const ownerEdges = (await memberships.items
-    .query<RoutingFields>({
-      query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'owner'",
-    })
-    .fetchAll()).resources;
+  const groupSides = (await memberships.items.query<EdgeDocument>({ query: "SELECT * FROM c WHERE c.kind = 'member'" }).fetchAll()).resources;
+  const memberSides = (
+    await memberships.items
+      .query<RoutingFields>({
+        query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'memberOf'",
+      })
+      .fetchAll()
+  ).resources;
+  const ownerEdges = (
+    await memberships.items
+      .query<RoutingFields>({
+        query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'owner'",
+      })
+      .fetchAll()
+  ).resources;
 
   const groups = new Map<string, Promise<DirectoryObjectDocument | undefined>>();
   const readGroup = (tenantId: string, groupId: string) => {
     const key = `${tenantId}|${groupId}`;
     let group = groups.get(key);
     if (group === undefined) {
-      group = directory.item(groupId, objectPartitionKey(tenantId, groupId)).read<DirectoryObjectDocument>().then((response) => response.resource);
+      group = directory
+        .item(groupId, objectPartitionKey(tenantId, groupId))
+        .read<DirectoryObjectDocument>()
+        .then((response) => response.resource);
       groups.set(key, group);
     }
     return group;

@@ -55,7 +55,19 @@ const graphErrorSchema = z.object({
 const healthSchema = z.object({ status: z.literal('Healthy') });
 const openApiDocumentSchema = z.object({ swagger: z.literal('2.0'), info: z.looseObject({}), host: z.string(), paths: z.looseObject({}) });
 
-const createGroupInputs = ['displayName', 'mailNickname', 'mailEnabled', 'securityEnabled', 'description', 'groupTypes', 'isAssignableToRole', 'visibility', 'membershipRule', 'owners@odata.bind', 'members@odata.bind'];
+const createGroupInputs = [
+  'displayName',
+  'mailNickname',
+  'mailEnabled',
+  'securityEnabled',
+  'description',
+  'groupTypes',
+  'isAssignableToRole',
+  'visibility',
+  'membershipRule',
+  'owners@odata.bind',
+  'members@odata.bind',
+];
 
 function newGroupVisibility(): Record<string, Visibility> {
   const visibility: Record<string, Visibility> = { '@odata.type': 'internal' };

@@ -55,9 +55,7 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
       const undocumentedVariants = variants.filter((variant) => !documented.some((other) => other.path === variant.path));
       const notes = [
         ...(route.bareRefAccepted ? ['The same request without the trailing /$ref segment is accepted too.'] : []),
-        ...(undocumentedVariants.length > 0
-          ? [`Add ${undocumentedVariants.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`]
-          : []),
+        ...(undocumentedVariants.length > 0 ? [`Add ${undocumentedVariants.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`] : []),
       ];
       (paths[operation.path] ??= {})[operation.method] = toOperation(operation, notes);
     }
@@ -125,7 +123,7 @@ function toOperation(operation: OperationMetadata, notes: readonly string[]): Op
     });
   }
   const responses: OperationObject['responses'] = { [operation.success.status]: successResponse(operation.success) };
-  const errors = [...operation.errors, ...(operation.body === undefined ? [] : [413, 415] as const)].sort((a, b) => a - b);
+  const errors = [...operation.errors, ...(operation.body === undefined ? [] : ([413, 415] as const))].sort((a, b) => a - b);
   for (const status of errors) responses[status] = { $ref: `#/responses/${errorResponseName[status]}` };
   return {
     operationId: operation.operationId,
@@ -153,7 +151,8 @@ const errorResponseName: Record<number, string> = {
 
 /** The group pickers call this operation: it must exist, list groups, and not need a picked value itself. */
 function assertGroupPickerSource(paths: SwaggerDocument['paths']): void {
-  const source = Object.entries(paths).flatMap(([path, item]) => Object.values(item).map((operation) => ({ path, operation })))
+  const source = Object.entries(paths)
+    .flatMap(([path, item]) => Object.values(item).map((operation) => ({ path, operation })))
     .find(({ operation }) => operation.operationId === groupPickerOperationId);
   if (source === undefined) throw new Error(`The group picker's operation ${groupPickerOperationId} is not in the document.`);
   if (/\{\w+\}/.test(source.path)) throw new Error(`The group picker's operation ${groupPickerOperationId} (${source.path}) takes a path parameter.`);

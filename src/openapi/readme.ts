@@ -3,12 +3,11 @@ import { groupPickerOperationId } from './operations';
 import type { SwaggerDocument } from './swagger';
 
 /** connector/readme.md, in the sections of PowerPlatformConnectors' readme template; operations come from the document. */
-export function connectorReadme(
-  document: SwaggerDocument,
-  placeholders: { readonly clientId: string; readonly apiAppId: string; readonly redirectUri: string },
-): string {
+export function connectorReadme(document: SwaggerDocument, placeholders: { readonly clientId: string; readonly apiAppId: string; readonly redirectUri: string }): string {
   const { clientId, apiAppId, redirectUri } = placeholders;
-  const picker = Object.values(document.paths).flatMap((item) => Object.values(item)).find((operation) => operation.operationId === groupPickerOperationId);
+  const picker = Object.values(document.paths)
+    .flatMap((item) => Object.values(item))
+    .find((operation) => operation.operationId === groupPickerOperationId);
   const operations: string[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item)) {

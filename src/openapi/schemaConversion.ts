@@ -26,8 +26,24 @@ export function toSwaggerSchema(schema: z.ZodType, io: 'input' | 'output'): Sche
 
 /** Keywords Swagger 2.0 schemas share with OpenAPI 3.0 and that mean the same in both. */
 const sameKeywords = new Set([
-  'type', 'format', 'description', 'default', 'enum', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum',
-  'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems', 'uniqueItems', 'required', 'readOnly',
+  'type',
+  'format',
+  'description',
+  'default',
+  'enum',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'required',
+  'readOnly',
 ]);
 
 /** Edm.DateTimeOffset in the directory schemas is a regex; connectors show date-time fields better. */

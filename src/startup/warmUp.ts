@@ -152,9 +152,11 @@ async function refuseRequestsWithoutToken(functions: readonly WarmUpFunction[]):
       request.on('error', reject).end();
     });
     if (status !== 401) throw new Error(`a loopback exchange of ${first.name}'s 401 arrived as ${status}`);
-    await Promise.all(rest.map(async (definition) => {
-      for await (const chunk of (await refuseWithoutToken(definition)).body?.values() ?? []) void chunk;
-    }));
+    await Promise.all(
+      rest.map(async (definition) => {
+        for await (const chunk of (await refuseWithoutToken(definition)).body?.values() ?? []) void chunk;
+      }),
+    );
   } finally {
     server.close();
   }

@@ -149,8 +149,13 @@ function combine(runs: LoadResult[]): LoadResult {
 function report(label: string, service: LoadResult, baseline: LoadResult, targets: { cpu?: number; p50: number }): void {
   console.log(`\n${label}`);
   console.log('                     req/s     p50 ms   p99 ms   CPU ms/req   Cosmos req/req   non-2xx');
-  for (const [name, run] of [['service', service], ['baseline', baseline]] as const) {
-    console.log(`  ${name.padEnd(12)} ${fixed(run.requestsPerSecond, 0).padStart(9)} ${fixed(run.p50).padStart(9)} ${fixed(run.p99).padStart(8)} ${fixed(run.cpuMsPerRequest, 3).padStart(12)} ${fixed(run.cosmosPerRequest).padStart(16)} ${String(run.non2xx).padStart(9)}`);
+  for (const [name, run] of [
+    ['service', service],
+    ['baseline', baseline],
+  ] as const) {
+    console.log(
+      `  ${name.padEnd(12)} ${fixed(run.requestsPerSecond, 0).padStart(9)} ${fixed(run.p50).padStart(9)} ${fixed(run.p99).padStart(8)} ${fixed(run.cpuMsPerRequest, 3).padStart(12)} ${fixed(run.cosmosPerRequest).padStart(16)} ${String(run.non2xx).padStart(9)}`,
+    );
   }
   const cpuRatio = service.cpuMsPerRequest / baseline.cpuMsPerRequest;
   const p50Ratio = service.p50 / Math.max(baseline.p50, 0.01);
@@ -174,7 +179,9 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   const authority = await issuer.listen();
   const common = { COSMOS_ENDPOINT: cosmos.url, COSMOS_KEY: cosmosKey, BENCH_TENANT: tenantId };
   const serviceSettings = { COSMOS_DATABASE: 'bench-service', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience };
-  await measureFirstRequest(deployDirectory, { ...common, ...serviceSettings }, groupIds, () => issuer.signToken({ tenantId, audience, app: { roles: ['GroupMember.ReadWrite.All'] }, claims: { jti: randomUUID() } }));
+  await measureFirstRequest(deployDirectory, { ...common, ...serviceSettings }, groupIds, () =>
+    issuer.signToken({ tenantId, audience, app: { roles: ['GroupMember.ReadWrite.All'] }, claims: { jti: randomUUID() } }),
+  );
   if (process.env.BENCH_ONLY === 'startup') {
     cosmos.stop();
     await issuer.close();
@@ -205,7 +212,12 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   let listed = 0;
   const pages = 600;
   const listRequests = () => ({ method: 'GET' as const, path: `/v1.0/groups/${groupIds[listed++ % groupIds.length]!}/members` });
-  report(`GET members (${pages} pages of about ${Math.round(warmup / groupIds.length)} members)`, await load(service, pages, listRequests, headers), await load(baseline, pages, listRequests, headers), { p50: 1.2 });
+  report(
+    `GET members (${pages} pages of about ${Math.round(warmup / groupIds.length)} members)`,
+    await load(service, pages, listRequests, headers),
+    await load(baseline, pages, listRequests, headers),
+    { p50: 1.2 },
+  );
 
   // Adds in alternating rounds, so that a noisy moment hurts both servers alike.
   const serviceRuns: LoadResult[] = [];
@@ -241,10 +253,21 @@ async function measureRounds(cosmosUrl: string, authority: string, tenantId: str
   const proxy = new FaultProxy(cosmosUrl);
   proxy.rule = () => ({ kind: 'delay', ms: delayMs });
   const proxied = await proxy.listen();
-  const delayed = await BenchProcess.start('service', { COSMOS_ENDPOINT: proxied, COSMOS_KEY: cosmosKey, COSMOS_DATABASE: 'bench-service', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience });
+  const delayed = await BenchProcess.start('service', {
+    COSMOS_ENDPOINT: proxied,
+    COSMOS_KEY: cosmosKey,
+    COSMOS_DATABASE: 'bench-service',
+    ENTRA_AUTHORITY: authority,
+    ENTRA_TENANT_ID: tenantId,
+    ENTRA_AUDIENCE: audience,
+  });
   const add = async (groupId: string, userId: string) => {
     const started = performance.now();
-    const response = await fetch(`${delayed.url}/v1.0/groups/${groupId}/members/$ref`, { method: 'POST', headers, body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` }) });
+    const response = await fetch(`${delayed.url}/v1.0/groups/${groupId}/members/$ref`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` }),
+    });
     await response.arrayBuffer();
     return performance.now() - started;
   };
@@ -282,13 +305,25 @@ async function measureScale(client: CosmosClient, service: BenchProcess, tenantI
   const bigGroup = randomUUID();
   const busyUser = randomUUID();
   await seedDirectory(directory, tenantId, [busyUser], [bigGroup]);
-  const edge = (pk: string, id: string, groupId: string, objectId: string, farType: string) => ({ id, pk, tenantId, kind: pk.includes('|group|') ? 'member' : 'memberOf', groupId, objectId, farType, far: { '@odata.type': `#microsoft.graph.${farType}`, id }, createdDateTime: new Date().toISOString() });
+  const edge = (pk: string, id: string, groupId: string, objectId: string, farType: string) => ({
+    id,
+    pk,
+    tenantId,
+    kind: pk.includes('|group|') ? 'member' : 'memberOf',
+    groupId,
+    objectId,
+    farType,
+    far: { '@odata.type': `#microsoft.graph.${farType}`, id },
+    createdDateTime: new Date().toISOString(),
+  });
   const writes = [
     ...Array.from({ length: 5_000 }, () => randomUUID()).map((memberId) => edge(groupSidePartition(tenantId, bigGroup), memberId, bigGroup, memberId, 'user')),
     ...Array.from({ length: 1_000 }, () => randomUUID()).map((groupId) => edge(memberSidePartition(tenantId, busyUser), groupId, groupId, busyUser, 'group')),
   ];
   for (let index = 0; index < writes.length; index += 64) await Promise.all(writes.slice(index, index + 64).map((write) => memberships.items.create(write)));
-  const { resources: [count] } = await memberships.items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
+  const {
+    resources: [count],
+  } = await memberships.items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
 
   console.log(`\nScale (the embedded store holds ${count} membership documents and scans them all on every query):`);
   for (const [label, firstPath, pageSize, pk] of [
@@ -313,9 +348,15 @@ async function measureScale(client: CosmosClient, service: BenchProcess, tenantI
     const started = performance.now();
     await memberships.items.query({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: pk }] }, { partitionKey: pk, maxItemCount: pageSize }).fetchNext();
     const scanMs = performance.now() - started;
-    for (const page of pages) console.log(`  ${label}, page ${page.page}: ${page.cosmosRequests} Cosmos requests, ${page.documents} documents, ${fixed(page.ms, 1)} ms (a bare query of that partition: ${fixed(scanMs, 1)} ms)`);
+    for (const page of pages)
+      console.log(
+        `  ${label}, page ${page.page}: ${page.cosmosRequests} Cosmos requests, ${page.documents} documents, ${fixed(page.ms, 1)} ms (a bare query of that partition: ${fixed(scanMs, 1)} ms)`,
+      );
     const [first, last] = [pages[0], pages[1]];
-    target(first !== undefined && last !== undefined && first.cosmosRequests === last.cosmosRequests && first.documents === last.documents, `${label}: page 1 and page 40 cost the same requests and return the same number of documents`);
+    target(
+      first !== undefined && last !== undefined && first.cosmosRequests === last.cosmosRequests && first.documents === last.documents,
+      `${label}: page 1 and page 40 cost the same requests and return the same number of documents`,
+    );
   }
 }
 
@@ -369,14 +410,20 @@ async function measureStartup(deployDirectory: string): Promise<void> {
   const probe = (modules: string[]) => {
     const script = `const t=performance.now();${modules.map((name) => `require(${JSON.stringify(name)});`).join('')}const m=performance.now()-t;console.log(JSON.stringify({ms:m,heap:process.memoryUsage().heapUsed}))`;
     // stderr is dropped: outside the Functions host, @azure/functions warns for every registration.
-    return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { ms: number; heap: number };
+    return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
+      ms: number;
+      heap: number;
+    };
   };
   const naiveModules = ['@azure/cosmos', '@azure/identity', '@azure/functions', 'zod', 'jose'];
   const bundle: number[] = [];
   const tscOutput: number[] = [];
   const naive: number[] = [];
   for (let run = 0; run < startupRuns; run += 1) {
-    for (const [directory, times] of [[deployDirectory, bundle], [path.resolve(__dirname, '../../..'), tscOutput]] as const) {
+    for (const [directory, times] of [
+      [deployDirectory, bundle],
+      [path.resolve(__dirname, '../../..'), tscOutput],
+    ] as const) {
       const { child, workerReport } = await startWorker(directory, false);
       times.push(workerReport.importMs);
       child.kill();
@@ -443,7 +490,9 @@ async function measureFirstRequest(deployDirectory: string, env: NodeJS.ProcessE
     child.kill();
   }
   const [firstMedian, warmMedian] = [median(first), median(warm)];
-  console.log(`\nFirst request (${startupRuns} fresh worker processes on the bundle; GET /v1.0/groups/{id}/members of a group and with a token the worker has not seen, send to last byte): first median ${fixed(firstMedian, 1)} ms (max ${fixed(Math.max(...first), 1)}), warm median ${fixed(warmMedian, 2)} ms; before serving, the appStart hook took median ${fixed(median(appStart), 1)} ms`);
+  console.log(
+    `\nFirst request (${startupRuns} fresh worker processes on the bundle; GET /v1.0/groups/{id}/members of a group and with a token the worker has not seen, send to last byte): first median ${fixed(firstMedian, 1)} ms (max ${fixed(Math.max(...first), 1)}), warm median ${fixed(warmMedian, 2)} ms; before serving, the appStart hook took median ${fixed(median(appStart), 1)} ms`,
+  );
   target(firstMedian <= 2 * warmMedian, `first request after import ${fixed(firstMedian / warmMedian)}x a warm one (${fixed(firstMedian, 1)} vs ${fixed(warmMedian, 2)} ms; target <= 2)`);
 }
 

@@ -95,8 +95,7 @@ async function startBaseline(): Promise<string> {
 
 async function main(): Promise<void> {
   const role = process.argv[2];
-  const url =
-    role === 'cosmos' ? (await startEmbeddedCosmos()).connection : role === 'service' ? await startService() : role === 'baseline' ? await startBaseline() : undefined;
+  const url = role === 'cosmos' ? (await startEmbeddedCosmos()).connection : role === 'service' ? await startService() : role === 'baseline' ? await startBaseline() : undefined;
   if (url === undefined) throw new Error(`unknown role '${role ?? ''}'`);
   answerStats();
   process.stdout.write(`${JSON.stringify({ url })}\n`);

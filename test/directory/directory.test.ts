@@ -61,7 +61,11 @@ describe('POST /users', () => {
     ['accountEnabled as a string', { displayName: 'A', userPrincipalName: 'a@contoso.example', accountEnabled: 'yes' }, "Invalid value specified for property 'accountEnabled' of resource 'User'."],
     ['a non-GUID id', { id: 'abc', displayName: 'A', userPrincipalName: 'a@contoso.example' }, "Invalid value specified for property 'id' of resource 'User'."],
     ['a malformed userPrincipalName', { displayName: 'A', userPrincipalName: 'no-at-sign' }, "Invalid value specified for property 'userPrincipalName' of resource 'User'."],
-    ['an unknown property', { displayName: 'A', userPrincipalName: 'a@contoso.example', favouriteColour: 'blue' }, "Property 'favouriteColour' does not exist as a declared property or extension property."],
+    [
+      'an unknown property',
+      { displayName: 'A', userPrincipalName: 'a@contoso.example', favouriteColour: 'blue' },
+      "Property 'favouriteColour' does not exist as a declared property or extension property.",
+    ],
   ])('400 for %s, storing nothing', async (_case, body, message) => {
     const before = await service.snapshotStore();
     const response = await service.request('POST', '/v1.0/users', { body });
@@ -153,7 +157,7 @@ describe('reads and tenancy', () => {
     expect(response.json.id).toBe(user.id);
   });
 
-  it('hides another tenant\'s objects (404), whatever ids it guesses', async () => {
+  it("hides another tenant's objects (404), whatever ids it guesses", async () => {
     const group = await service.createGroup();
     const user = await service.createUser();
     const otherAdmin = await service.appToken(['Directory.ReadWrite.All'], service.otherTenantId);

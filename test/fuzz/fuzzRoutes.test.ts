@@ -52,9 +52,7 @@ const seedGroupJson = {
   '@odata.type': '#microsoft.graph.group',
   deletedDateTime: '2017-01-01T00:00:34.0507931+03:00',
   assignedLabels: [{ '@odata.type': 'microsoft.graph.assignedLabel', labelId: 'Label Id value', displayName: 'Display Name value' }],
-  assignedLicenses: [
-    { '@odata.type': 'microsoft.graph.assignedLicense', disabledPlans: ['018663cc-63cc-0186-cc63-8601cc638601'], skuId: '57435096-5096-5743-9650-435796504357' },
-  ],
+  assignedLicenses: [{ '@odata.type': 'microsoft.graph.assignedLicense', disabledPlans: ['018663cc-63cc-0186-cc63-8601cc638601'], skuId: '57435096-5096-5743-9650-435796504357' }],
   classification: 'Classification value',
   description: 'Description value',
   displayName: 'Display Name value',
@@ -313,22 +311,29 @@ function referenceBases(): unknown[] {
   return bases;
 }
 
-const userBodyArb = fc.record({
-  nonce: fc.nat({ max: 400 }),
-  withId: fc.boolean(),
-  id: fc.oneof(fc.uuid(), fc.constantFrom('KNOWN')),
-}).map(({ nonce, withId, id }) => ({
-  ...(withId ? { id: id === 'KNOWN' ? fx.security : id } : {}),
-  displayName: `Fuzz ${nonce}`,
-  userPrincipalName: `fz${nonce}@contoso.example`,
-  mailNickname: `fz${nonce}`,
-  accountEnabled: true,
-  passwordProfile: { password: 'P@ssw0rd!', forceChangePasswordNextSignIn: true },
-}));
+const userBodyArb = fc
+  .record({
+    nonce: fc.nat({ max: 400 }),
+    withId: fc.boolean(),
+    id: fc.oneof(fc.uuid(), fc.constantFrom('KNOWN')),
+  })
+  .map(({ nonce, withId, id }) => ({
+    ...(withId ? { id: id === 'KNOWN' ? fx.security : id } : {}),
+    displayName: `Fuzz ${nonce}`,
+    userPrincipalName: `fz${nonce}@contoso.example`,
+    mailNickname: `fz${nonce}`,
+    accountEnabled: true,
+    passwordProfile: { password: 'P@ssw0rd!', forceChangePasswordNextSignIn: true },
+  }));
 
 /** One @odata.bind link: fixtures in every accepted form, duplicates, strangers and junk. */
 const bindLinkArb = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('directoryObjects', 'users', 'groups'), fc.constantFrom('FIXTURE'), fc.nat(), fc.boolean()).map(([collection, , index, upper]) => `https://graph.microsoft.com/v1.0/${collection}/${upper ? 'UPPER:' : ''}${index}`) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom('directoryObjects', 'users', 'groups'), fc.constantFrom('FIXTURE'), fc.nat(), fc.boolean())
+      .map(([collection, , index, upper]) => `https://graph.microsoft.com/v1.0/${collection}/${upper ? 'UPPER:' : ''}${index}`),
+  },
   { weight: 1, arbitrary: fc.nat().map((index) => `directoryObjects/${index}`) },
   { weight: 1, arbitrary: fc.uuid().map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`) },
   { weight: 1, arbitrary: fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 }), fc.constantFrom('', 'https://graph.microsoft.com/v1.0/directoryObjects/', 'https://evil.example/v1.0/users/x')) },
@@ -372,22 +377,30 @@ function bodyTextArb(kind: BodyKind): fc.Arbitrary<string> {
   const baseArb: fc.Arbitrary<unknown> = kind === 'ref' ? fc.constantFrom(...referenceBases()) : kind === 'user' ? userBodyArb : groupBodyArb;
   const mutated = fc.tuple(baseArb, fc.array(mutationArb(fx.ids), { maxLength: 4 })).map(([base, mutations]) => JSON.stringify(mutate(base, mutations)) ?? 'null');
   // A valid body with one more, very deep property (built as text: the test's own stringify would overflow).
-  const deep = fc
-    .tuple(baseArb, fc.integer({ min: 2_000, max: 200_000 }), fc.constantFrom('[', '{"a":'))
-    .map(([base, depth, opener]) => {
-      const text = JSON.stringify(base);
-      const close = opener === '[' ? ']' : '}';
-      return `${text.slice(0, -1)},"deep":${opener.repeat(depth)}${opener === '[' ? '' : '1'}${close.repeat(depth)}}`;
-    });
+  const deep = fc.tuple(baseArb, fc.integer({ min: 2_000, max: 200_000 }), fc.constantFrom('[', '{"a":')).map(([base, depth, opener]) => {
+    const text = JSON.stringify(base);
+    const close = opener === '[' ? ']' : '}';
+    return `${text.slice(0, -1)},"deep":${opener.repeat(depth)}${opener === '[' ? '' : '1'}${close.repeat(depth)}}`;
+  });
   return fc.oneof({ weight: 8, arbitrary: mutated }, { weight: 2, arbitrary: baseArb.map((base) => JSON.stringify(base)) }, { weight: 2, arbitrary: rawNonJsonArb }, { weight: 1, arbitrary: deep });
 }
 
-const jsonContentTypes = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json;odata.metadata=minimal', 'application/merge-patch+json', 'application/vnd.contoso+json'];
+const jsonContentTypes = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'application/json;odata.metadata=minimal',
+  'application/merge-patch+json',
+  'application/vnd.contoso+json',
+];
 const nonJsonContentTypes = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', 'image/png'];
 const contentTypeArb = fc.oneof(
   { weight: 12, arbitrary: fc.constant('application/json') },
   { weight: 3, arbitrary: fc.constantFrom(...jsonContentTypes) },
-  { weight: 2, arbitrary: fc.constantFrom(...nonJsonContentTypes, 'text/json', 'application/jsonp', 'application/json-seq', 'json', '', ';', '*/*', 'application/ json', 'application/json,text/plain') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...nonJsonContentTypes, 'text/json', 'application/jsonp', 'application/json-seq', 'json', '', ';', '*/*', 'application/ json', 'application/json,text/plain'),
+  },
   { weight: 1, arbitrary: headerValueArb },
 );
 
@@ -440,7 +453,8 @@ const routeShapes: readonly RouteShape[] = [
     method: 'GET',
     list: true,
     caller: 'admin',
-    path: () => join(versionArb, literal('groups'), fc.oneof(groupIdArb(), fc.constant('LINKS')), fc.constantFrom('members', 'owners', 'memberOf', 'MEMBERS', 'memberof', 'transitiveMembers'), castArb),
+    path: () =>
+      join(versionArb, literal('groups'), fc.oneof(groupIdArb(), fc.constant('LINKS')), fc.constantFrom('members', 'owners', 'memberOf', 'MEMBERS', 'memberof', 'transitiveMembers'), castArb),
   },
   {
     name: 'listUserRelations',
@@ -449,7 +463,13 @@ const routeShapes: readonly RouteShape[] = [
     caller: 'admin',
     path: () => join(versionArb, literal('users'), userIdArb(), fc.constantFrom('memberOf', 'joinedGroups', 'JOINEDGROUPS', 'ownedObjects'), castArb),
   },
-  { name: 'listMyRelations', method: 'GET', list: true, caller: 'delegated', path: () => join(versionArb, literal('me'), fc.constantFrom('memberOf', 'joinedGroups', 'MemberOf', 'ownedObjects'), castArb) },
+  {
+    name: 'listMyRelations',
+    method: 'GET',
+    list: true,
+    caller: 'delegated',
+    path: () => join(versionArb, literal('me'), fc.constantFrom('memberOf', 'joinedGroups', 'MemberOf', 'ownedObjects'), castArb),
+  },
   {
     name: 'removeMember',
     method: 'DELETE',
@@ -599,21 +619,27 @@ async function exercise(request: FuzzRequest, extraCheck?: (response: TestRespon
     }
   }
   if (problems.length > 0) {
-    throw new FuzzFailure(
-      `${problems.map((problem) => `- ${problem}`).join('\n')}\nrequest: ${describeRequest(request)}\nresponse: ${describeResponse(response)}${serviceErrorLog(logMark)}`,
-    );
+    throw new FuzzFailure(`${problems.map((problem) => `- ${problem}`).join('\n')}\nrequest: ${describeRequest(request)}\nresponse: ${describeResponse(response)}${serviceErrorLog(logMark)}`);
   }
   return response;
 }
 
 // Lazily built: the arbitraries need the fixtures.
 describe('every route of the catalogue, fuzzed (never 5xx, Graph envelope on 4xx, no write on 4xx)', () => {
-  it.each(routeShapes.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
-    await assertProperty(`route ${shape.name}`, fc.asyncProperty(requestArb(shape), async (request) => void (await exercise(request))), 70);
-  }, 120_000);
+  it.each(routeShapes.map((shape) => [shape.name, shape] as const))(
+    '%s',
+    async (_name, shape) => {
+      await assertProperty(
+        `route ${shape.name}`,
+        fc.asyncProperty(requestArb(shape), async (request) => void (await exercise(request))),
+        70,
+      );
+    },
+    120_000,
+  );
 });
 
-describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', () => {
+describe("@odata.id references (S1): SPEC's accepted forms and nothing else", () => {
   interface ODataIdCase {
     readonly text: string;
     /** true: one of SPEC's forms; false: any other shape (400); undefined: SPEC does not say. */
@@ -624,20 +650,33 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
 
   /** Builds an @odata.id from parts whose validity is known, so the expected answer is known. */
   function odataIdArb(): fc.Arbitrary<ODataIdCase> {
-    const memberArb = fc.constantFrom(
-      { id: fx.user2.id, type: 'user' as const },
-      { id: fx.security2, type: 'group' as const },
-    );
+    const memberArb = fc.constantFrom({ id: fx.user2.id, type: 'user' as const }, { id: fx.security2, type: 'group' as const });
     const schemeArb = fc.oneof(
       { weight: 6, arbitrary: fc.constant({ text: 'https://', valid: true }) },
       { weight: 1, arbitrary: fc.constantFrom({ text: 'http://', valid: false }, { text: 'ftp://', valid: false }, { text: 'HTTPS://', valid: true }) },
     );
     const hostArb = fc.oneof(
-      { weight: 6, arbitrary: fc.constantFrom('graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com', 'GRAPH.MICROSOFT.COM').map((text) => ({ text, valid: true as boolean | undefined })) },
+      {
+        weight: 6,
+        arbitrary: fc
+          .constantFrom('graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com', 'GRAPH.MICROSOFT.COM')
+          .map((text) => ({ text, valid: true as boolean | undefined })),
+      },
       {
         weight: 3,
         arbitrary: fc
-          .constantFrom('graph.microsoft.com.evil.example', 'evil.example', 'graph.microsoft.comx', 'xgraph.microsoft.com', 'graph.microsoft.com@evil.example', 'login.microsoftonline.com', '127.0.0.1', 'localhost:1', '[::1]', '')
+          .constantFrom(
+            'graph.microsoft.com.evil.example',
+            'evil.example',
+            'graph.microsoft.comx',
+            'xgraph.microsoft.com',
+            'graph.microsoft.com@evil.example',
+            'login.microsoftonline.com',
+            '127.0.0.1',
+            'localhost:1',
+            '[::1]',
+            '',
+          )
           .map((text) => ({ text, valid: false as boolean | undefined })),
       },
       { weight: 1, arbitrary: fc.constantFrom('graph.microsoft.com:443', 'evil.example@graph.microsoft.com').map((text) => ({ text, valid: undefined as boolean | undefined })) },
@@ -668,7 +707,10 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
     );
     const odataTypeArb = fc.option(
       fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom('#microsoft.graph.directoryObject', 'microsoft.graph.directoryObject', '#MICROSOFT.GRAPH.DIRECTORYOBJECT').map((value) => ({ value, valid: true, kind: 'any' })) },
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom('#microsoft.graph.directoryObject', 'microsoft.graph.directoryObject', '#MICROSOFT.GRAPH.DIRECTORYOBJECT').map((value) => ({ value, valid: true, kind: 'any' })),
+        },
         { weight: 2, arbitrary: fc.constantFrom('#microsoft.graph.user', '#microsoft.graph.group').map((value) => ({ value, valid: true, kind: value.endsWith('user') ? 'user' : 'group' })) },
         {
           weight: 2,
@@ -681,7 +723,18 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
     );
     const formArb = fc.constantFrom('absolute', 'absolute', 'absolute', 'own', 'relative', 'rooted');
     return fc
-      .record({ form: formArb, scheme: schemeArb, host: hostArb, version: odataVersionArb, relativeVersion: relativeVersionArb, collection: collectionArb, member: memberArb, idForm: idFormArb, tail: tailArb, odataType: odataTypeArb })
+      .record({
+        form: formArb,
+        scheme: schemeArb,
+        host: hostArb,
+        version: odataVersionArb,
+        relativeVersion: relativeVersionArb,
+        collection: collectionArb,
+        member: memberArb,
+        idForm: idFormArb,
+        tail: tailArb,
+        odataType: odataTypeArb,
+      })
       .map(({ form, scheme, host, version, relativeVersion, collection, member, idForm, tail, odataType }) => {
         const id = (() => {
           switch (idForm.form) {
@@ -690,7 +743,10 @@ describe('@odata.id references (S1): SPEC\'s accepted forms and nothing else', (
             case 'upper':
               return member.id.toUpperCase();
             case 'percent-encoded':
-              return member.id.split('').map((char) => `%${char.charCodeAt(0).toString(16)}`).join('');
+              return member.id
+                .split('')
+                .map((char) => `%${char.charCodeAt(0).toString(16)}`)
+                .join('');
             case 'braces':
               return `{${member.id}}`;
             case 'suffix':
@@ -794,9 +850,8 @@ describe('Content-Type and body limits come first', () => {
     const huge = JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${fx.user2.id}`, displayName: 'x'.repeat(1024 * 1024) });
     for (const shape of bodyRoutes()) {
       for (const token of ['admin', null] as const) {
-        await exercise(
-          { method: 'POST', path: cleanPath(shape), headers: { 'Content-Type': 'application/json' }, rawBody: huge, token, aim: shape.name },
-          (response) => (response.status === 413 ? [] : [`expected 413, got ${response.status}`]),
+        await exercise({ method: 'POST', path: cleanPath(shape), headers: { 'Content-Type': 'application/json' }, rawBody: huge, token, aim: shape.name }, (response) =>
+          response.status === 413 ? [] : [`expected 413, got ${response.status}`],
         );
       }
     }
@@ -853,7 +908,19 @@ describe('tokens on every authenticated route', () => {
         }
       });
     const scheme = fc.oneof(
-      fc.constantFrom('Basic dXNlcjpwYXNz', 'Bearer', 'Token abc', 'Bearer a b', 'Bearer\ta.b.c', 'Negotiate YII=', 'Bearer null', 'Bearer undefined', 'Bearer ...', 'Bearer e30.e30.', 'Bearer eyJhbGciOiJub25lIn0.e30.'),
+      fc.constantFrom(
+        'Basic dXNlcjpwYXNz',
+        'Bearer',
+        'Token abc',
+        'Bearer a b',
+        'Bearer\ta.b.c',
+        'Negotiate YII=',
+        'Bearer null',
+        'Bearer undefined',
+        'Bearer ...',
+        'Bearer e30.e30.',
+        'Bearer eyJhbGciOiJub25lIn0.e30.',
+      ),
       headerValueArb,
       headerValueArb.map((value) => `Bearer ${value}`),
     );
@@ -862,34 +929,28 @@ describe('tokens on every authenticated route', () => {
 
   it('a broken or absent token is 401 InvalidAuthenticationToken with WWW-Authenticate, and writes nothing', async () => {
     const authenticatedRoutes = routeShapes.filter((shape) => shape.caller !== 'anonymous' && !shape.name.startsWith('notFound'));
-    const property = fc.asyncProperty(
-      fc.constantFrom(...authenticatedRoutes),
-      fc.option(brokenAuthorizationArb(), { freq: 8 }),
-      async (shape, authorization) => {
-        const request: FuzzRequest = {
-          method: shape.method,
-          path: cleanPath(shape),
-          headers: { ...(authorization === null ? {} : { Authorization: authorization }), ...(shape.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-          ...(shape.body === undefined ? {} : { rawBody: JSON.stringify(cleanBody(shape.body)) }),
-          token: null,
-          aim: shape.name,
-        };
-        await exercise(request, (response) =>
-          response.status === 401 && response.json?.error?.code === 'InvalidAuthenticationToken' ? [] : [`expected 401 InvalidAuthenticationToken, got ${response.status}`],
-        );
-      },
-    );
+    const property = fc.asyncProperty(fc.constantFrom(...authenticatedRoutes), fc.option(brokenAuthorizationArb(), { freq: 8 }), async (shape, authorization) => {
+      const request: FuzzRequest = {
+        method: shape.method,
+        path: cleanPath(shape),
+        headers: { ...(authorization === null ? {} : { Authorization: authorization }), ...(shape.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        ...(shape.body === undefined ? {} : { rawBody: JSON.stringify(cleanBody(shape.body)) }),
+        token: null,
+        aim: shape.name,
+      };
+      await exercise(request, (response) =>
+        response.status === 401 && response.json?.error?.code === 'InvalidAuthenticationToken' ? [] : [`expected 401 InvalidAuthenticationToken, got ${response.status}`],
+      );
+    });
     await assertProperty('broken tokens', property, 150);
   }, 120_000);
-
 });
 
 describe('query options on the list routes', () => {
   it('a bad $top or an unsupported $option is 400; good ones are 200; a $skiptoken is 200 or 400, never 5xx', async () => {
     const listShapes = routeShapes.filter((shape) => shape.list === true);
     const property = fc.asyncProperty(fc.constantFrom(...listShapes), fc.array(queryParamArb, { minLength: 1, maxLength: 3 }), async (shape, params) => {
-      const path =
-        shape.name === 'listGroupRelations' ? `/v1.0/groups/${fx.linksGroup}/members` : shape.name === 'listUserRelations' ? `/v1.0/users/${fx.user.id}/memberOf` : '/v1.0/me/memberOf';
+      const path = shape.name === 'listGroupRelations' ? `/v1.0/groups/${fx.linksGroup}/members` : shape.name === 'listUserRelations' ? `/v1.0/users/${fx.user.id}/memberOf` : '/v1.0/me/memberOf';
       const request: FuzzRequest = { method: 'GET', path: `${path}${queryString(params)}`, headers: {}, token: shape.caller, aim: shape.name };
       const names = params.map(([name]) => name.toLowerCase());
       const unique = new Set(names).size === names.length;
@@ -969,8 +1030,10 @@ describe('regressions found by fuzzing', () => {
     token: 'admin',
     aim: 'regression',
   });
-  const expectStatus = (...statuses: number[]) => (response: TestResponse) =>
-    statuses.includes(response.status) ? [] : [`expected ${statuses.join(' or ')}, got ${response.status}`];
+  const expectStatus =
+    (...statuses: number[]) =>
+    (response: TestResponse) =>
+      statuses.includes(response.status) ? [] : [`expected ${statuses.join(' or ')}, got ${response.status}`];
 
   it('a $ref body with a deeply nested ignored property (valid JSON, < 1 MiB) is not a 500', async () => {
     const group = (await service.createGroup()).id;
@@ -999,9 +1062,8 @@ describe('regressions found by fuzzing', () => {
     ['base64url of {"a":1}', Buffer.from('{"a":1}').toString('base64url')],
     ['base64url of "€"', Buffer.from('€').toString('base64url')],
   ])('a $skiptoken that the service never issued (%s) is 400 Request_BadRequest, not 500', async (_label, token) => {
-    await exercise(
-      { method: 'GET', path: `/v1.0/groups/${fx.linksGroup}/members?$skiptoken=${token}`, headers: {}, token: 'admin', aim: 'regression' },
-      (response) => (response.status === 400 && response.json?.error?.code === 'Request_BadRequest' ? [] : [`expected 400 Request_BadRequest, got ${response.status}`]),
+    await exercise({ method: 'GET', path: `/v1.0/groups/${fx.linksGroup}/members?$skiptoken=${token}`, headers: {}, token: 'admin', aim: 'regression' }, (response) =>
+      response.status === 400 && response.json?.error?.code === 'Request_BadRequest' ? [] : [`expected 400 Request_BadRequest, got ${response.status}`],
     );
   });
 

@@ -107,8 +107,7 @@ export function responseViolations(request: FuzzRequest, response: TestResponse)
   const requestId = headers.get('request-id');
   if (requestId === null || !guidLike.test(requestId)) problems.push(`request-id header is ${JSON.stringify(requestId)}, not a GUID`);
   const sentClientRequestId = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'client-request-id')?.[1];
-  const expectedClientRequestId =
-    sentClientRequestId !== undefined && clientRequestIdPattern.test(httpTrim(sentClientRequestId)) ? httpTrim(sentClientRequestId) : requestId;
+  const expectedClientRequestId = sentClientRequestId !== undefined && clientRequestIdPattern.test(httpTrim(sentClientRequestId)) ? httpTrim(sentClientRequestId) : requestId;
   if (headers.get('client-request-id') !== expectedClientRequestId) {
     problems.push(`client-request-id header is ${JSON.stringify(headers.get('client-request-id'))}, expected ${JSON.stringify(expectedClientRequestId)}`);
   }
@@ -122,7 +121,13 @@ export function responseViolations(request: FuzzRequest, response: TestResponse)
     if (status === 405) {
       const allow = headers.get('allow');
       if (allow === null || allow.trim() === '') problems.push('405 without an Allow header');
-      else if (allow.split(',').map((method) => method.trim()).includes(request.method.toUpperCase())) problems.push(`405 whose Allow (${allow}) lists the method used`);
+      else if (
+        allow
+          .split(',')
+          .map((method) => method.trim())
+          .includes(request.method.toUpperCase())
+      )
+        problems.push(`405 whose Allow (${allow}) lists the method used`);
     }
     if (request.method.toUpperCase() !== 'HEAD') problems.push(...envelopeViolations(response, requestId, expectedClientRequestId));
   } else if (status >= 200 && status < 300 && request.method.toUpperCase() !== 'HEAD') {
@@ -180,7 +185,16 @@ export function storeDifference(before: readonly string[], after: readonly strin
 /** A header value fetch can send: no CR/LF/NUL, latin-1 only. */
 export const headerValueArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 60 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((code) => code < 0x7f || code > 0x9f).map((code) => String.fromCharCode(code)), maxLength: 40 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc
+        .integer({ min: 0x20, max: 0xff })
+        .filter((code) => code < 0x7f || code > 0x9f)
+        .map((code) => String.fromCharCode(code)),
+      maxLength: 40,
+    }),
+  },
   { weight: 1, arbitrary: fc.uuid() },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 2000 }).map((length) => 'k'.repeat(length)) },
   { weight: 1, arbitrary: fc.constantFrom('', ' ', 'a b', '"quoted"', '\t', 'null', 'undefined', '__proto__', '../..', '%00', 'é', 'ÿÿÿÿ') },

@@ -103,13 +103,17 @@ function good(claims: Record<string, unknown> = goodClaims()): Promise<string> {
 function hmacToken(alg: 'HS256' | 'HS512', secret: string | Buffer, claims = goodClaims()): string {
   const header = b64({ alg, typ: 'JWT', kid: published.kid });
   const payload = b64(claims);
-  const signature = createHmac(alg === 'HS256' ? 'sha256' : 'sha512', secret).update(`${header}.${payload}`).digest('base64url');
+  const signature = createHmac(alg === 'HS256' ? 'sha256' : 'sha512', secret)
+    .update(`${header}.${payload}`)
+    .digest('base64url');
   return `${header}.${payload}.${signature}`;
 }
 
 function publicPem(format: 'spki' | 'pkcs1'): string {
   const jwk = { kty: published.privateJwk.kty, n: published.privateJwk.n, e: published.privateJwk.e };
-  return createPublicKey({ key: jwk, format: 'jwk' } as never).export({ type: format, format: 'pem' }).toString();
+  return createPublicKey({ key: jwk, format: 'jwk' } as never)
+    .export({ type: format, format: 'pem' })
+    .toString();
 }
 
 function segments(token: string): [string, string, string] {
@@ -150,9 +154,21 @@ const cases: HostileCase[] = [
   { name: 'HS256 keyed with the JWK "n" text', expected: 401, authorization: async () => bearer(hmacToken('HS256', published.privateJwk.n ?? '')) },
   { name: 'HS256 keyed with the JWK "n" bytes', expected: 401, authorization: async () => bearer(hmacToken('HS256', Buffer.from(published.privateJwk.n ?? '', 'base64url'))) },
   { name: 'HS512 keyed with the SPKI PEM', expected: 401, authorization: async () => bearer(hmacToken('HS512', publicPem('spki'))) },
-  { name: 'RS512 signed with the published key (only RS256 is allowed)', expected: 401, authorization: async () => bearer(sign({ alg: 'RS512', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'RS512')) as KeyLike)) },
-  { name: 'RS384 signed with the published key', expected: 401, authorization: async () => bearer(sign({ alg: 'RS384', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'RS384')) as KeyLike)) },
-  { name: 'PS256 signed with the published key', expected: 401, authorization: async () => bearer(sign({ alg: 'PS256', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'PS256')) as KeyLike)) },
+  {
+    name: 'RS512 signed with the published key (only RS256 is allowed)',
+    expected: 401,
+    authorization: async () => bearer(sign({ alg: 'RS512', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'RS512')) as KeyLike)),
+  },
+  {
+    name: 'RS384 signed with the published key',
+    expected: 401,
+    authorization: async () => bearer(sign({ alg: 'RS384', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'RS384')) as KeyLike)),
+  },
+  {
+    name: 'PS256 signed with the published key',
+    expected: 401,
+    authorization: async () => bearer(sign({ alg: 'PS256', typ: 'JWT', kid: published.kid }, goodClaims(), (await importJWK(published.privateJwk, 'PS256')) as KeyLike)),
+  },
   {
     name: 'ES256 carrying the published kid',
     expected: 401,
@@ -163,16 +179,25 @@ const cases: HostileCase[] = [
     expected: 401,
     authorization: async () => bearer(sign({ alg: 'EdDSA', typ: 'JWT', kid: published.kid }, goodClaims(), (await generateKeyPair('EdDSA')).privateKey)),
   },
-  { name: 'alg "RS256 " (trailing space)', expected: 401, authorization: async () => bearer(`${b64({ alg: 'RS256 ', kid: published.kid })}.${segments(await good())[1]}.${segments(await good())[2]}`) },
+  {
+    name: 'alg "RS256 " (trailing space)',
+    expected: 401,
+    authorization: async () => bearer(`${b64({ alg: 'RS256 ', kid: published.kid })}.${segments(await good())[1]}.${segments(await good())[2]}`),
+  },
 
   // --- keys ----------------------------------------------------------------------------------
   { name: 'a kid no key set has, signed by the published key', expected: 401, authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: randomUUID() }, goodClaims())) },
-  { name: 'signed by an unpublished key that claims the published kid', expected: 401, authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: published.kid }, goodClaims(), attacker.privateKey)) },
+  {
+    name: 'signed by an unpublished key that claims the published kid',
+    expected: 401,
+    authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: published.kid }, goodClaims(), attacker.privateKey)),
+  },
   { name: 'no kid, signed by an unpublished key', expected: 401, authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT' }, goodClaims(), attacker.privateKey)) },
   {
     name: 'the attacker\'s own key embedded as a "jwk" header',
     expected: 401,
-    authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: attacker.kid, jwk: { kty: attacker.publicJwk.kty, n: attacker.publicJwk.n!, e: attacker.publicJwk.e! } }, goodClaims(), attacker.privateKey)),
+    authorization: async () =>
+      bearer(sign({ alg: 'RS256', typ: 'JWT', kid: attacker.kid, jwk: { kty: attacker.publicJwk.kty, n: attacker.publicJwk.n!, e: attacker.publicJwk.e! } }, goodClaims(), attacker.privateKey)),
   },
   {
     name: 'a "jku" header pointing at the attacker\'s key set',
@@ -187,7 +212,7 @@ const cases: HostileCase[] = [
   { name: 'kid with path traversal', expected: 401, authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: '../../../../../../dev/null' }, goodClaims(), attacker.privateKey)) },
   { name: 'kid with SQL', expected: 401, authorization: async () => bearer(sign({ alg: 'RS256', typ: 'JWT', kid: "' OR '1'='1" }, goodClaims(), attacker.privateKey)) },
   {
-    name: 'kid changed after signing to the issuer\'s other published key',
+    name: "kid changed after signing to the issuer's other published key",
     expected: 401,
     authorization: async () => {
       const [, payload, signature] = segments(await good());
@@ -213,7 +238,16 @@ const cases: HostileCase[] = [
   },
 
   // --- signatures ----------------------------------------------------------------------------
-  { name: 'signature stripped (two segments)', expected: 401, authorization: async () => bearer(segments(await good()).slice(0, 2).join('.')) },
+  {
+    name: 'signature stripped (two segments)',
+    expected: 401,
+    authorization: async () =>
+      bearer(
+        segments(await good())
+          .slice(0, 2)
+          .join('.'),
+      ),
+  },
   { name: 'signature truncated by four characters', expected: 401, authorization: async () => bearer((await good()).slice(0, -4)) },
   { name: 'signature truncated to half', expected: 401, authorization: async () => bearer(halfSignature(await good())) },
   {
@@ -226,7 +260,16 @@ const cases: HostileCase[] = [
     },
   },
   { name: 'signature with one bit flipped', expected: 401, authorization: async () => bearer(flipSignatureBit(await good())) },
-  { name: 'signature all zero bytes', expected: 401, authorization: async () => bearer(`${segments(await good()).slice(0, 2).join('.')}.${Buffer.alloc(256).toString('base64url')}`) },
+  {
+    name: 'signature all zero bytes',
+    expected: 401,
+    authorization: async () =>
+      bearer(
+        `${segments(await good())
+          .slice(0, 2)
+          .join('.')}.${Buffer.alloc(256).toString('base64url')}`,
+      ),
+  },
   {
     name: 'payload tampered after signing (scp widened)',
     expected: 401,
@@ -286,7 +329,11 @@ const cases: HostileCase[] = [
   { name: 'iss missing', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: undefined }))) },
   { name: 'iss v2 with a trailing slash', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: `${service.issuer.authority}/${service.tenantId}/v2.0/` }))) },
   { name: 'iss v1 without its trailing slash', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: `https://sts.windows.net/${service.tenantId}` }))) },
-  { name: 'iss of another allowed tenant (v2) with tid of this one', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: `${service.issuer.authority}/${service.otherTenantId}/v2.0` }))) },
+  {
+    name: 'iss of another allowed tenant (v2) with tid of this one',
+    expected: 401,
+    authorization: async () => bearer(good(goodClaims({ iss: `${service.issuer.authority}/${service.otherTenantId}/v2.0` }))),
+  },
   { name: 'iss of another allowed tenant (v1) with tid of this one', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: `https://sts.windows.net/${service.otherTenantId}/` }))) },
   { name: 'iss of the "common" endpoint', expected: 401, authorization: async () => bearer(good(goodClaims({ iss: `${service.issuer.authority}/common/v2.0` }))) },
   { name: 'tid of a tenant that is not allowed (iss to match)', expected: 401, authorization: async () => notAllowedTenant() },
@@ -299,7 +346,12 @@ const cases: HostileCase[] = [
   // --- lifetime -----------------------------------------------------------------------------
   { name: 'exp missing', expected: 401, authorization: async () => bearer(good(goodClaims({ exp: undefined }))) },
   { name: 'exp a string', expected: 401, authorization: async () => bearer(good(goodClaims({ exp: String(now() + 3600) }))) },
-  { name: 'exp beyond the five minutes of skew', expected: 401, message: /expired/, authorization: async () => bearer(good(goodClaims({ exp: now() - 301 - 30, nbf: now() - 4000, iat: now() - 4000 }))) },
+  {
+    name: 'exp beyond the five minutes of skew',
+    expected: 401,
+    message: /expired/,
+    authorization: async () => bearer(good(goodClaims({ exp: now() - 301 - 30, nbf: now() - 4000, iat: now() - 4000 }))),
+  },
   { name: 'exp zero', expected: 401, authorization: async () => bearer(good(goodClaims({ exp: 0 }))) },
   { name: 'nbf beyond the skew in the future', expected: 401, message: /not yet valid/, authorization: async () => bearer(good(goodClaims({ nbf: now() + 301 + 30 }))) },
   { name: 'nbf a string', expected: 401, authorization: async () => bearer(good(goodClaims({ nbf: String(now()) }))) },
@@ -317,7 +369,11 @@ const cases: HostileCase[] = [
   { name: 'scp with the names run together', expected: 403, authorization: async () => bearer(good(goodClaims({ scp: 'User.Read.AllGroupMember.ReadWrite.All' }))) },
   { name: 'roles as a string instead of an array', expected: 403, authorization: async () => bearer(good(goodAppClaims({ roles: 'GroupMember.ReadWrite.All User.Read.All' }))) },
   { name: 'roles as an object', expected: 403, authorization: async () => bearer(good(goodAppClaims({ roles: { 0: 'GroupMember.ReadWrite.All', 1: 'User.Read.All' } }))) },
-  { name: 'delegated token whose permissions sit in roles (roles are for apps)', expected: 403, authorization: async () => bearer(good(goodClaims({ scp: 'openid', roles: ['GroupMember.ReadWrite.All', 'User.Read.All'] }))) },
+  {
+    name: 'delegated token whose permissions sit in roles (roles are for apps)',
+    expected: 403,
+    authorization: async () => bearer(good(goodClaims({ scp: 'openid', roles: ['GroupMember.ReadWrite.All', 'User.Read.All'] }))),
+  },
   { name: 'scp an array (not a delegated token; an app without roles)', expected: 403, authorization: async () => bearer(good(goodClaims({ scp: ['GroupMember.ReadWrite.All', 'User.Read.All'] }))) },
 
   // --- shape and transport -----------------------------------------------------------------
@@ -329,15 +385,27 @@ const cases: HostileCase[] = [
   { name: 'the "Basic" scheme carrying a good token', expected: 401, authorization: async () => `Basic ${await good()}` },
   { name: 'scheme "Bearer:" with a colon', expected: 401, authorization: async () => `Bearer: ${await good()}` },
   { name: 'two tokens in one header', expected: 401, authorization: async () => `Bearer ${await good()}, Bearer ${await good(goodClaims({ jti: 'second' }))}` },
-  { name: 'JWE-looking five-part token', expected: 401, authorization: async () => bearer(`${b64({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: published.kid })}.${b64('key')}.${b64('iv')}.${b64(goodClaims())}.${b64('tag')}`) },
+  {
+    name: 'JWE-looking five-part token',
+    expected: 401,
+    authorization: async () => bearer(`${b64({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: published.kid })}.${b64('key')}.${b64('iv')}.${b64(goodClaims())}.${b64('tag')}`),
+  },
   { name: 'four segments', expected: 401, authorization: async () => bearer(`${await good()}.${b64('more')}`) },
   { name: 'non-base64 characters in every segment', expected: 401, authorization: async () => bearer('a!b$c.d@e#f.g^h&i') },
   { name: 'empty segments', expected: 401, authorization: async () => bearer('..') },
   { name: 'payload a JSON array', expected: 401, authorization: async () => bearer(rs256Raw(b64({ alg: 'RS256', typ: 'JWT', kid: published.kid }), b64([goodClaims()]))) },
-  { name: 'payload a JSON string', expected: 401, authorization: async () => bearer(rs256Raw(b64({ alg: 'RS256', typ: 'JWT', kid: published.kid }), b64(JSON.stringify(JSON.stringify(goodClaims()))))) },
+  {
+    name: 'payload a JSON string',
+    expected: 401,
+    authorization: async () => bearer(rs256Raw(b64({ alg: 'RS256', typ: 'JWT', kid: published.kid }), b64(JSON.stringify(JSON.stringify(goodClaims()))))),
+  },
   { name: 'payload not JSON', expected: 401, authorization: async () => bearer(rs256Raw(b64({ alg: 'RS256', typ: 'JWT', kid: published.kid }), b64('hello, world'))) },
   { name: 'header a JSON array', expected: 401, authorization: async () => bearer(`${b64([{ alg: 'RS256', kid: published.kid }])}.${b64(goodClaims())}.${segments(await good())[2]}`) },
-  { name: 'header with duplicate alg keys (RS256 then none)', expected: 401, authorization: async () => bearer(`${b64(`{"alg":"RS256","kid":"${published.kid}","alg":"none"}`)}.${b64(goodClaims())}.`) },
+  {
+    name: 'header with duplicate alg keys (RS256 then none)',
+    expected: 401,
+    authorization: async () => bearer(`${b64(`{"alg":"RS256","kid":"${published.kid}","alg":"none"}`)}.${b64(goodClaims())}.`),
+  },
   { name: 'header not JSON', expected: 401, authorization: async () => bearer(`${b64('{alg: RS256}')}.${b64(goodClaims())}.${segments(await good())[2]}`) },
   { name: 'an empty Authorization header', expected: 401, message: /^Access token is empty\.$/, authorization: async () => '' },
   { name: 'no Authorization header, the token in the query string instead', expected: 401, message: /^Access token is empty\.$/, authorization: async () => null },
@@ -458,7 +526,7 @@ describe('positive controls: the same builders, nothing broken, are accepted', (
     expect(response.status === 200 || response.status === 401 ? 'accepted or 401' : `a token without kid answered ${describeResponse(response)}`).toBe('accepted or 401');
   });
 
-  it('iat in the future is not checked (Entra\'s own libraries check only exp and nbf)', async () => {
+  it("iat in the future is not checked (Entra's own libraries check only exp and nbf)", async () => {
     expect((await service.request('GET', `/v1.0/users/${userId}`, { token: await good(goodClaims({ iat: now() + 86_400 })) })).status).toBe(200);
   });
 });
@@ -477,7 +545,7 @@ describe(`hostile tokens: ${cases.length} named cases, each 401 or 403 on a read
     expect(problems.length === 0 ? 'no problems' : report).toBe('no problems');
   });
 
-  it('the write route accepts the good token afterwards (so the 401/403s above were the tokens\' doing)', async () => {
+  it("the write route accepts the good token afterwards (so the 401/403s above were the tokens' doing)", async () => {
     const response = await service.request('POST', `/v1.0/groups/${groupId}/members/$ref`, {
       token: await good(goodClaims({ jti: 'control' })),
       body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${controlUserId}` },
@@ -517,13 +585,25 @@ function rawRequest(lines: readonly string[]): Promise<RawResponse> {
 
 describe('Authorization headers fetch cannot send', () => {
   it('two Authorization headers, the good token first: 401 (an ambiguous credential is no credential)', async () => {
-    const response = await rawRequest([`GET /v1.0/users/${userId} HTTP/1.1`, `Host: localhost`, `Authorization: Bearer ${await good(goodClaims({ jti: 'dup1' }))}`, 'Authorization: Bearer garbage', 'Connection: close']);
+    const response = await rawRequest([
+      `GET /v1.0/users/${userId} HTTP/1.1`,
+      `Host: localhost`,
+      `Authorization: Bearer ${await good(goodClaims({ jti: 'dup1' }))}`,
+      'Authorization: Bearer garbage',
+      'Connection: close',
+    ]);
     expect(response.status).toBe(401);
     expect(response.head).toMatch(/^www-authenticate: Bearer error="invalid_token"$/im);
   });
 
   it('two Authorization headers, the good token second: 401', async () => {
-    const response = await rawRequest([`GET /v1.0/users/${userId} HTTP/1.1`, `Host: localhost`, 'Authorization: Bearer garbage', `Authorization: Bearer ${await good(goodClaims({ jti: 'dup2' }))}`, 'Connection: close']);
+    const response = await rawRequest([
+      `GET /v1.0/users/${userId} HTTP/1.1`,
+      `Host: localhost`,
+      'Authorization: Bearer garbage',
+      `Authorization: Bearer ${await good(goodClaims({ jti: 'dup2' }))}`,
+      'Connection: close',
+    ]);
     expect(response.status).toBe(401);
     expect(response.head).toMatch(/^www-authenticate: Bearer error="invalid_token"$/im);
   });

@@ -259,54 +259,102 @@ describe('the 1 MiB boundary', () => {
 
   /** Every POST that takes a body, each with a valid body and the answer that proves it was parsed. */
   const routes: [string, () => Promise<{ path: string; body: unknown; token?: string; status: number; check: (response: TestResponse) => Promise<void> }>][] = [
-    ['S1 POST /groups/{id}/members/$ref', async () => {
-      const [group, user] = [await service.createGroup(), await service.createUser()];
-      return { path: `/v1.0/groups/${group.id}/members/$ref`, body: ref(user.id), status: 204, check: async () => expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true }) };
-    }],
-    ['S2 POST /groups/{id}/memberOf/$ref', async () => {
-      const [parent, child] = [await service.createGroup(), await service.createGroup()];
-      return { path: `/v1.0/groups/${child.id}/memberOf/$ref`, body: ref(parent.id), status: 201, check: async () => expect(await service.storedEdges(parent.id, child.id)).toEqual({ groupSide: true, memberSide: true }) };
-    }],
-    ['S3 POST /me/joinedGroups/{id}/memberOf/$ref', async () => {
-      const caller = await service.createUser();
-      const [parent, mine] = [await service.createGroup(), await service.createGroup()];
-      expect((await service.addMember(mine.id, caller.id)).status).toBe(204);
-      const token = await service.userToken(caller.id, ['GroupMember.ReadWrite.All'], [roles.groupsAdministrator]);
-      return { path: `/v1.0/me/joinedGroups/${mine.id}/memberOf/$ref`, body: ref(parent.id), token, status: 201, check: async () => expect(await service.storedEdges(parent.id, mine.id)).toEqual({ groupSide: true, memberSide: true }) };
-    }],
-    ['S4 POST /me/joinedGroups/$ref', async () => {
-      const [caller, group] = [await service.createUser(), await service.createGroup()];
-      const token = await service.userToken(caller.id, ['GroupMember.ReadWrite.All'], [roles.userAdministrator]);
-      return { path: '/v1.0/me/joinedGroups/$ref', body: ref(group.id), token, status: 201, check: async () => expect(await service.storedEdges(group.id, caller.id)).toEqual({ groupSide: true, memberSide: true }) };
-    }],
-    ['S5 POST /users/{id}/joinedGroups/$ref', async () => {
-      const [group, user] = [await service.createGroup(), await service.createUser()];
-      return { path: `/v1.0/users/${user.id}/joinedGroups/$ref`, body: ref(group.id), status: 201, check: async () => expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true }) };
-    }],
-    ['POST /users', async () => {
-      const nickname = `b${Date.now()}${Math.round(Math.random() * 1e6)}`;
-      return {
-        path: '/v1.0/users',
-        body: { displayName: 'Zoë Ñandú 山田', userPrincipalName: `${nickname}@contoso.example` },
-        status: 201,
-        check: async (response) => {
-          const stored = await service.request('GET', `/v1.0/users/${response.json.id}`);
-          expect(stored.json.displayName).toBe('Zoë Ñandú 山田');
-        },
-      };
-    }],
-    ['POST /groups', async () => {
-      const nickname = `b${Date.now()}${Math.round(Math.random() * 1e6)}`;
-      return {
-        path: '/v1.0/groups',
-        body: { displayName: 'Größe ✓', mailNickname: nickname, mailEnabled: false, securityEnabled: true },
-        status: 201,
-        check: async (response) => {
-          const stored = await service.request('GET', `/v1.0/groups/${response.json.id}`);
-          expect(stored.json.displayName).toBe('Größe ✓');
-        },
-      };
-    }],
+    [
+      'S1 POST /groups/{id}/members/$ref',
+      async () => {
+        const [group, user] = [await service.createGroup(), await service.createUser()];
+        return {
+          path: `/v1.0/groups/${group.id}/members/$ref`,
+          body: ref(user.id),
+          status: 204,
+          check: async () => expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true }),
+        };
+      },
+    ],
+    [
+      'S2 POST /groups/{id}/memberOf/$ref',
+      async () => {
+        const [parent, child] = [await service.createGroup(), await service.createGroup()];
+        return {
+          path: `/v1.0/groups/${child.id}/memberOf/$ref`,
+          body: ref(parent.id),
+          status: 201,
+          check: async () => expect(await service.storedEdges(parent.id, child.id)).toEqual({ groupSide: true, memberSide: true }),
+        };
+      },
+    ],
+    [
+      'S3 POST /me/joinedGroups/{id}/memberOf/$ref',
+      async () => {
+        const caller = await service.createUser();
+        const [parent, mine] = [await service.createGroup(), await service.createGroup()];
+        expect((await service.addMember(mine.id, caller.id)).status).toBe(204);
+        const token = await service.userToken(caller.id, ['GroupMember.ReadWrite.All'], [roles.groupsAdministrator]);
+        return {
+          path: `/v1.0/me/joinedGroups/${mine.id}/memberOf/$ref`,
+          body: ref(parent.id),
+          token,
+          status: 201,
+          check: async () => expect(await service.storedEdges(parent.id, mine.id)).toEqual({ groupSide: true, memberSide: true }),
+        };
+      },
+    ],
+    [
+      'S4 POST /me/joinedGroups/$ref',
+      async () => {
+        const [caller, group] = [await service.createUser(), await service.createGroup()];
+        const token = await service.userToken(caller.id, ['GroupMember.ReadWrite.All'], [roles.userAdministrator]);
+        return {
+          path: '/v1.0/me/joinedGroups/$ref',
+          body: ref(group.id),
+          token,
+          status: 201,
+          check: async () => expect(await service.storedEdges(group.id, caller.id)).toEqual({ groupSide: true, memberSide: true }),
+        };
+      },
+    ],
+    [
+      'S5 POST /users/{id}/joinedGroups/$ref',
+      async () => {
+        const [group, user] = [await service.createGroup(), await service.createUser()];
+        return {
+          path: `/v1.0/users/${user.id}/joinedGroups/$ref`,
+          body: ref(group.id),
+          status: 201,
+          check: async () => expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true }),
+        };
+      },
+    ],
+    [
+      'POST /users',
+      async () => {
+        const nickname = `b${Date.now()}${Math.round(Math.random() * 1e6)}`;
+        return {
+          path: '/v1.0/users',
+          body: { displayName: 'Zoë Ñandú 山田', userPrincipalName: `${nickname}@contoso.example` },
+          status: 201,
+          check: async (response) => {
+            const stored = await service.request('GET', `/v1.0/users/${response.json.id}`);
+            expect(stored.json.displayName).toBe('Zoë Ñandú 山田');
+          },
+        };
+      },
+    ],
+    [
+      'POST /groups',
+      async () => {
+        const nickname = `b${Date.now()}${Math.round(Math.random() * 1e6)}`;
+        return {
+          path: '/v1.0/groups',
+          body: { displayName: 'Größe ✓', mailNickname: nickname, mailEnabled: false, securityEnabled: true },
+          status: 201,
+          check: async (response) => {
+            const stored = await service.request('GET', `/v1.0/groups/${response.json.id}`);
+            expect(stored.json.displayName).toBe('Größe ✓');
+          },
+        };
+      },
+    ],
   ];
 
   it.each(routes)('%s: a body of exactly 1 MiB, chunked in odd pieces, is read and acted on', async (_name, arrange) => {

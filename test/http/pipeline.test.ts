@@ -60,7 +60,7 @@ describe('routing', () => {
 });
 
 describe('JSON bodies', () => {
-  it('rejects malformed JSON with Graph\'s message and stores nothing', async () => {
+  it("rejects malformed JSON with Graph's message and stores nothing", async () => {
     const before = await service.snapshotStore();
     const response = await service.request('POST', '/v1.0/groups', { rawBody: '{"displayName": ', headers: { 'Content-Type': 'application/json' } });
     expect(response.status).toBe(400);

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { httpFunctions } from '../../functions/catalog';
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
-import {
-  compareFunctionNames,
-  compileRouteTemplate,
-  inHostOrder,
-  parseRouteTemplate,
-  requestPathSegments,
-  selectRoute,
-} from '../../src/http/routeTemplate';
+import { compareFunctionNames, compileRouteTemplate, inHostOrder, parseRouteTemplate, requestPathSegments, selectRoute } from '../../src/http/routeTemplate';
 import { TestService } from '../support/testService';
 
 // The host tries routes in the order of their functions' names, with no specificity rule
@@ -27,10 +20,18 @@ const samples: Record<string, [method: string, path: string][]> = {
   addMemberOf: [...v(`groups/${G}/memberOf/$ref`), ...v(`groups/${G}/memberOf`), `/v1.0/groups/${G}/MEMBEROF/`, `/v1.0/groups/${G}/memberof/%24ref`].map((path) => ['POST', path]),
   addMyJoinedGroupMemberOf: [...v(`me/joinedGroups/${G}/memberOf/$ref`), `/v1.0/me/joinedGroups/${G}/memberOf`, `/BETA/ME/JOINEDGROUPS/${G}/MEMBEROF/$REF`].map((path) => ['POST', path]),
   addMyJoinedGroup: [...v('me/joinedGroups/$ref'), ...v('me/joinedGroups'), '/v1.0/me/JoinedGroups/', '/v1.0/me/joinedGroups/%24ref'].map((path) => ['POST', path]),
-  addUserJoinedGroup: [...v(`users/${U}/joinedGroups/$ref`), '/v1.0/users/adele@contoso.com/joinedGroups', "/v1.0/users/o'neil%23x%5Ey@contoso.com/joinedGroups/$ref", `/beta/USERS/${U}/JOINEDGROUPS`].map((path) => ['POST', path]),
+  addUserJoinedGroup: [
+    ...v(`users/${U}/joinedGroups/$ref`),
+    '/v1.0/users/adele@contoso.com/joinedGroups',
+    "/v1.0/users/o'neil%23x%5Ey@contoso.com/joinedGroups/$ref",
+    `/beta/USERS/${U}/JOINEDGROUPS`,
+  ].map((path) => ['POST', path]),
   createUser: [...v('users'), '/V1.0/USERS', '/beta/users/'].map((path) => ['POST', path]),
   createGroup: [...v('groups'), '/v1.0/Groups', '/beta/groups/'].map((path) => ['POST', path]),
-  getUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/v1.0/users/adele%40contoso.com', "/beta/users/o'neil%23x%5Ey@contoso.com", '/v1.0/users/me', '/v1.0/users/$ref'].map((path) => ['GET', path]),
+  getUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/v1.0/users/adele%40contoso.com', "/beta/users/o'neil%23x%5Ey@contoso.com", '/v1.0/users/me', '/v1.0/users/$ref'].map((path) => [
+    'GET',
+    path,
+  ]),
   getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`].map((path) => ['GET', path]),
   getMe: [...v('me'), '/V1.0/ME', '/beta/me/'].map((path) => ['GET', path]),
   listGroupRelations: [
@@ -148,7 +149,7 @@ describe('every request is taken by exactly one function, in any order', () => {
   });
 
   it.each([
-    ['sorted the host\'s way', inHostOrder(httpFunctions)],
+    ["sorted the host's way", inHostOrder(httpFunctions)],
     ['in reverse', inHostOrder(httpFunctions).reverse()],
     ['with the catch-alls renamed to sort first', inHostOrder(renamed('A'))],
     ['with the catch-alls renamed to sort last', inHostOrder(renamed('zz'))],

@@ -251,9 +251,7 @@ function flattenScope(scope: Scope, out: FlatResource[]): void {
       const instance: Scope = { ...scope, copyIndex };
       const rest = Object.fromEntries(Object.entries(resource).filter(([key]) => key !== 'copy'));
       const nested = asObject(resource.properties).template;
-      const body = isObject(nested)
-        ? (rewriteJson({ ...rest, properties: { ...asObject(rest.properties), template: null } }, instance) as JsonObject)
-        : (rewriteJson(rest, instance) as JsonObject);
+      const body = isObject(nested) ? (rewriteJson({ ...rest, properties: { ...asObject(rest.properties), template: null } }, instance) as JsonObject) : (rewriteJson(rest, instance) as JsonObject);
       out.push({ module: scope.name, type: jsonText(resource.type), body });
       const child = scope.modules.get(jsonText(resource.name));
       if (isObject(nested) && child !== undefined) flattenScope(child, out);

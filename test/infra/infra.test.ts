@@ -397,7 +397,13 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     const memberships = containers["'memberships'"];
     const sortedPaths = (c: typeof memberships): unknown => ({
       ...c,
-      indexingPolicy: { ...(c?.indexingPolicy as object), includedPaths: ((at(c?.indexingPolicy, 'includedPaths') ?? []) as { path: string }[]).map((p) => p.path).sort().map((p) => ({ path: p })) },
+      indexingPolicy: {
+        ...(c?.indexingPolicy as object),
+        includedPaths: ((at(c?.indexingPolicy, 'includedPaths') ?? []) as { path: string }[])
+          .map((p) => p.path)
+          .sort()
+          .map((p) => ({ path: p })),
+      },
     });
     expect({ directory: containers["'directory'"], memberships: sortedPaths(memberships) }).toEqual({
       directory: { name: "'directory'", partitionKey, defaultTtl: -1, indexingPolicy: policy([]) },

@@ -42,7 +42,7 @@ describe('S1 POST /groups/{id}/members/$ref', () => {
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: true, memberSide: true });
   });
 
-  it('accepts this service\'s own base URL in @odata.id', async () => {
+  it("accepts this service's own base URL in @odata.id", async () => {
     const [group, user] = [await service.createGroup(), await service.createUser()];
     const response = await service.request('POST', `/v1.0/groups/${group.id}/members/$ref`, { body: ref(user.id, `${service.baseUrl}/v1.0`, 'users') });
     expect(response.status).toBe(204);
@@ -73,7 +73,7 @@ describe('S1 POST /groups/{id}/members/$ref', () => {
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: false, memberSide: false });
   });
 
-  it('400 with Graph\'s exact message for a duplicate', async () => {
+  it("400 with Graph's exact message for a duplicate", async () => {
     const [group, user] = [await service.createGroup(), await service.createUser()];
     await service.addMember(group.id, user.id);
     const response = await service.addMember(group.id, user.id);
@@ -81,7 +81,7 @@ describe('S1 POST /groups/{id}/members/$ref', () => {
     expect(response.json.error).toMatchObject({ code: 'Request_BadRequest', message: duplicateMessage });
   });
 
-  it('404 for a missing group or member, and for another tenant\'s objects', async () => {
+  it("404 for a missing group or member, and for another tenant's objects", async () => {
     const [group, user] = [await service.createGroup(), await service.createUser()];
     const missing = randomUUID();
     const noGroup = await service.addMember(missing, user.id);
@@ -274,26 +274,33 @@ describe('authorization (SPEC section 2)', () => {
     expect((await service.addMember(group.id, user.id, { token: await service.userToken(owner.id, ['Group.ReadWrite.All']) })).status).toBe(204);
   });
 
-  it.each(Object.entries({ globalAdministrator: roles.globalAdministrator, groupsAdministrator: roles.groupsAdministrator, userAdministrator: roles.userAdministrator, directoryWriters: roles.directoryWriters }))(
-    'delegated: %s in wids may add to any group',
-    async (_role, roleId) => {
-      const [caller, user, group] = [await service.createUser(), await service.createUser(), await service.createGroup()];
-      expect((await service.addMember(group.id, user.id, { token: await service.userToken(caller.id, ['Directory.AccessAsUser.All'], [roleId]) })).status).toBe(204);
-    },
-  );
+  it.each(
+    Object.entries({
+      globalAdministrator: roles.globalAdministrator,
+      groupsAdministrator: roles.groupsAdministrator,
+      userAdministrator: roles.userAdministrator,
+      directoryWriters: roles.directoryWriters,
+    }),
+  )('delegated: %s in wids may add to any group', async (_role, roleId) => {
+    const [caller, user, group] = [await service.createUser(), await service.createUser(), await service.createGroup()];
+    expect((await service.addMember(group.id, user.id, { token: await service.userToken(caller.id, ['Directory.AccessAsUser.All'], [roleId]) })).status).toBe(204);
+  });
 
   it.each([['Group.Read.All'], ['User.ReadWrite.All'], ['GroupMember.Read.All']])('403 for a delegated caller with only %s', async (scope) => {
     const [caller, user, group] = [await service.createUser(), await service.createUser(), await service.createGroup()];
     expect((await service.addMember(group.id, user.id, { token: await service.userToken(caller.id, [scope], [roles.globalAdministrator]) })).status).toBe(403);
   });
 
-  it.each([['GroupMember.ReadWrite.All', 204], ['Group.ReadWrite.All', 204], ['Directory.ReadWrite.All', 204], ['Directory.AccessAsUser.All', 403], ['Group.Read.All', 403]])(
-    'application role %s: %i',
-    async (role, status) => {
-      const [user, group] = [await service.createUser(), await service.createGroup()];
-      expect((await service.addMember(group.id, user.id, { token: await service.appToken([role]) })).status).toBe(status);
-    },
-  );
+  it.each([
+    ['GroupMember.ReadWrite.All', 204],
+    ['Group.ReadWrite.All', 204],
+    ['Directory.ReadWrite.All', 204],
+    ['Directory.AccessAsUser.All', 403],
+    ['Group.Read.All', 403],
+  ])('application role %s: %i', async (role, status) => {
+    const [user, group] = [await service.createUser(), await service.createGroup()];
+    expect((await service.addMember(group.id, user.id, { token: await service.appToken([role]) })).status).toBe(status);
+  });
 
   it('role-assignable groups: only Global or Privileged Role Administrators, and apps with RoleManagement.ReadWrite.Directory', async () => {
     const group = await service.createGroup({ isAssignableToRole: true });

@@ -46,7 +46,7 @@ describe('Microsoft Graph JavaScript client', () => {
     expect(members.value.map((member) => member.id)).toEqual([user.id]);
   });
 
-  it('S1: a duplicate surfaces as a GraphError with Graph\'s code and message', async () => {
+  it("S1: a duplicate surfaces as a GraphError with Graph's code and message", async () => {
     const client = graphClient(await service.adminToken());
     const [group, user] = [await service.createGroup(), await service.createUser()];
     const body = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` };
@@ -62,13 +62,16 @@ describe('Microsoft Graph JavaScript client', () => {
     const user = await service.createUser();
     const group = await service.createGroup({ groupTypes: ['Unified'], mailEnabled: true, securityEnabled: false, visibility: 'Public' });
     const client = graphClient(await service.userToken(user.id, ['GroupMember.ReadWrite.All', 'User.Read.All']));
-    const joined = (await client.api('/me/joinedGroups/$ref').version('beta').post({ '@odata.id': `https://graph.microsoft.com/beta/groups/${group.id}` })) as Entity;
+    const joined = (await client
+      .api('/me/joinedGroups/$ref')
+      .version('beta')
+      .post({ '@odata.id': `https://graph.microsoft.com/beta/groups/${group.id}` })) as Entity;
     expect(joined.id).toBe(group.id);
     const memberOf = (await client.api('/me/memberOf').get()) as Page;
     expect(memberOf.value.map((entry) => entry.id)).toEqual([group.id]);
   });
 
-  it('reads: follows @odata.nextLink pages with the SDK\'s PageIterator', async () => {
+  it("reads: follows @odata.nextLink pages with the SDK's PageIterator", async () => {
     const client = graphClient(await service.adminToken());
     const group = await service.createGroup();
     const users = [];

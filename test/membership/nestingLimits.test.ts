@@ -65,11 +65,7 @@ describe('the cost of a nesting is bounded', () => {
   it("one tenant's burst of deep nestings is answered 400 or 429 with Retry-After, while another tenant is served", async () => {
     const targets = await Promise.all(Array.from({ length: 24 }, () => service.createGroup()));
     const otherToken = await service.appToken(['Directory.ReadWrite.All'], service.otherTenantId);
-    const [otherGroup, otherChild, otherUser] = [
-      await service.createGroup({}, otherToken),
-      await service.createGroup({}, otherToken),
-      await service.createUser({}, otherToken),
-    ];
+    const [otherGroup, otherChild, otherUser] = [await service.createGroup({}, otherToken), await service.createGroup({}, otherToken), await service.createUser({}, otherToken)];
     const burst = Promise.all(targets.map((target) => service.request('POST', `/v1.0/groups/${target.id}/members/$ref`, nestBody(chain[0]!))));
     const other = Promise.all([
       service.addMember(otherGroup.id, otherUser.id, { token: otherToken }),

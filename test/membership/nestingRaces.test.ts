@@ -56,7 +56,12 @@ describe('racing nestings over two instances', () => {
     for (let trial = 0; trial < 30; trial += 1) {
       const [a, b] = await groups(2);
       const answers = await Promise.all([nest(1, b!, a!), nest(2, a!, b!)]);
-      outcomes.push(answers.map((answer) => answer.status).sort((x, y) => x - y).join(','));
+      outcomes.push(
+        answers
+          .map((answer) => answer.status)
+          .sort((x, y) => x - y)
+          .join(','),
+      );
       refusals.push(...answers.filter((answer) => answer.status === 400).map((answer) => answer.message ?? ''));
     }
     expect(outcomes.filter((outcome) => outcome !== '204,400')).toEqual([]);

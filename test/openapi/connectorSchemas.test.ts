@@ -34,7 +34,7 @@ function readSchema(name: string): Record<string, unknown> {
  */
 function apiPropertiesValidator(): ValidateFunction {
   const { id: _identifier, ...schema } = readSchema('paconn-apiProperties.schema.json');
-  const redirectMode = ((schema.definitions as Record<string, { properties: Record<string, { enum: string[] }> }>).oAuthSettings!.properties.redirectMode)!;
+  const redirectMode = (schema.definitions as Record<string, { properties: Record<string, { enum: string[] }> }>).oAuthSettings!.properties.redirectMode!;
   // A newer vendored copy may list it already: then this adjustment is to go.
   if (JSON.stringify(redirectMode.enum) !== '["Global","Direct"]') throw new Error(`redirectMode enum is now ${JSON.stringify(redirectMode.enum)}: revisit the adjustment`);
   redirectMode.enum = [...redirectMode.enum, 'GlobalPerConnector'];

@@ -12,18 +12,7 @@ import { anyString, matching } from '../support/matchers';
 import type { SchemaObject, SwaggerDocument } from '../../src/openapi/swagger';
 import { connectorFolder, repositoryRoot } from '../../src/openapi/writeConnector';
 import { roles, TestService, type TestResponse } from '../support/testService';
-import {
-  fillsTemplate,
-  firstDifference,
-  isSentenceCase,
-  isTitleCase,
-  operationsOf,
-  parametersOf,
-  propertiesOf,
-  responsesOf,
-  schemaProblems,
-  type DocumentedOperation,
-} from './swaggerChecks';
+import { fillsTemplate, firstDifference, isSentenceCase, isTitleCase, operationsOf, parametersOf, propertiesOf, responsesOf, schemaProblems, type DocumentedOperation } from './swaggerChecks';
 import { validateSwagger } from './validateSwagger';
 
 /** Parses, dereferences and validates against the Swagger 2.0 schema; rejects with what is wrong. */
@@ -79,9 +68,7 @@ describe('GET /openapi.json', () => {
 
 describe('the generator', () => {
   it('writes route templates as Swagger paths: v1.0, the $ref form, casts as variants, no catch-all', () => {
-    expect(expandRoute(graphRoute(`users/{userId}/joinedGroups/${optionalRef}`))).toEqual([
-      { path: '/v1.0/users/{userId}/joinedGroups/$ref', variant: false, bareRefAccepted: true },
-    ]);
+    expect(expandRoute(graphRoute(`users/{userId}/joinedGroups/${optionalRef}`))).toEqual([{ path: '/v1.0/users/{userId}/joinedGroups/$ref', variant: false, bareRefAccepted: true }]);
     expect(expandRoute(graphRoute('me/{relation:regex(^(memberOf|joinedGroups)$)}/{cast:regex(^microsoft\\.graph\\.(user|group)$)?}')).map(({ path, variant }) => [path, variant])).toEqual([
       ['/v1.0/me/memberOf', false],
       ['/v1.0/me/memberOf/microsoft.graph.user', true],
@@ -220,7 +207,9 @@ describe('connector rules', () => {
   it('asks for the OAuth token on every operation but health and the document itself', () => {
     expect(definition.securityDefinitions['oauth2-auth']).toMatchObject({ type: 'oauth2', authorizationUrl: 'https://login.microsoftonline.com/common/oauth2/authorize' });
     expect(definition.security).toEqual([{ 'oauth2-auth': [] }]);
-    const anonymous = operationsOf(definition).filter(({ operation }) => operation.security !== undefined).map(({ path }) => path);
+    const anonymous = operationsOf(definition)
+      .filter(({ operation }) => operation.security !== undefined)
+      .map(({ path }) => path);
     expect(anonymous.sort()).toEqual(['/health', '/openapi.json']);
   });
 
@@ -235,7 +224,11 @@ describe('connector rules', () => {
   });
 
   it('encodes every path parameter once (x-ms-url-encoding single)', () => {
-    const pathParameters = operationsOf(definition).flatMap(({ operation }) => parametersOf(operation).filter((parameter) => parameter.in === 'path').map((parameter) => [operation.operationId, parameter.name, parameter['x-ms-url-encoding']]));
+    const pathParameters = operationsOf(definition).flatMap(({ operation }) =>
+      parametersOf(operation)
+        .filter((parameter) => parameter.in === 'path')
+        .map((parameter) => [operation.operationId, parameter.name, parameter['x-ms-url-encoding']]),
+    );
     expect(pathParameters.length).toBeGreaterThan(10);
     expect(pathParameters.filter(([, , encoding]) => encoding !== 'single')).toEqual([]);
   });
@@ -244,13 +237,37 @@ describe('connector rules', () => {
     const metadata = Object.fromEntries(definition['x-ms-connector-metadata'].map(({ propertyName, propertyValue }) => [propertyName, propertyValue]));
     expect(Object.keys(metadata)).toEqual(['Website', 'Privacy policy', 'Categories']);
     expect([URL.canParse(metadata.Website!), URL.canParse(metadata['Privacy policy']!)]).toEqual([true, true]);
-    const certificationCategories = ['AI', 'Business Management', 'Business Intelligence', 'Collaboration', 'Commerce', 'Communication', 'Content and Files', 'Finance', 'Data', 'Human Resources', 'Internet of Things', 'IT Operations', 'Lifestyle and Entertainment', 'Marketing', 'Productivity', 'Sales and CRM', 'Security', 'Social Media', 'Website'];
+    const certificationCategories = [
+      'AI',
+      'Business Management',
+      'Business Intelligence',
+      'Collaboration',
+      'Commerce',
+      'Communication',
+      'Content and Files',
+      'Finance',
+      'Data',
+      'Human Resources',
+      'Internet of Things',
+      'IT Operations',
+      'Lifestyle and Entertainment',
+      'Marketing',
+      'Productivity',
+      'Sales and CRM',
+      'Security',
+      'Social Media',
+      'Website',
+    ];
     expect(metadata.Categories!.split(';').filter((category) => !certificationCategories.includes(category))).toEqual([]);
     expect(definition.info.contact).toEqual({ name: anyString(), url: metadata.Website, email: matching(/^[^@\s]+@[^@\s]+\.[a-z]+$/) });
   });
 
   it('offers a group picker on every group ID, filled by a list of groups that needs no other input', () => {
-    const groupIds = operationsOf(definition).flatMap(({ operation }) => parametersOf(operation).filter((parameter) => parameter.name === 'groupId').map((parameter) => ({ operation, parameter })));
+    const groupIds = operationsOf(definition).flatMap(({ operation }) =>
+      parametersOf(operation)
+        .filter((parameter) => parameter.name === 'groupId')
+        .map((parameter) => ({ operation, parameter })),
+    );
     expect(groupIds.length).toBeGreaterThan(5);
     for (const { parameter } of groupIds) {
       expect(parameter['x-ms-dynamic-values']).toEqual({ operationId: 'ListMyJoinedGroups', 'value-collection': 'value', 'value-path': 'id', 'value-title': 'displayName' });
@@ -265,7 +282,7 @@ describe('connector rules', () => {
 });
 
 describe('the connector as a client uses it', () => {
-  it('group picker: lists the signed-in user\'s groups by name, and a picked ID works in an action', async () => {
+  it("group picker: lists the signed-in user's groups by name, and a picked ID works in an action", async () => {
     const [user, group] = await Promise.all([service.createUser(), service.createGroup({ displayName: 'Picker Readers' })]);
     expect((await service.addMember(group.id, user.id)).status).toBe(204);
     const parameter = served.parameters.groupId!;
@@ -459,7 +476,8 @@ describe.each(operationsOf(generated).map((documented) => [`${documented.operati
       expect(success).toHaveLength(1);
       expect({ status: response.status, body: response.json }).toMatchObject({ status: Number(success[0]) });
       const documentedResponse = responses[success[0]!]!;
-      const bodyProblems = documentedResponse.schema === undefined ? (response.text === '' ? [] : [`a body where none is documented: ${response.text}`]) : schemaProblems(response.json, documentedResponse.schema);
+      const bodyProblems =
+        documentedResponse.schema === undefined ? (response.text === '' ? [] : [`a body where none is documented: ${response.text}`]) : schemaProblems(response.json, documentedResponse.schema);
       expect(bodyProblems).toEqual([]);
       for (const header of Object.keys(documentedResponse.headers ?? {})) expect([header, response.headers.get(header)]).toEqual([header, expect.any(String)]);
     });
@@ -502,5 +520,9 @@ describe.each(operationsOf(generated).map((documented) => [`${documented.operati
 );
 
 it('has a scenario for every documented operation, and no other', () => {
-  expect(Object.keys(scenarios).sort()).toEqual(operationsOf(generated).map(({ operation }) => operation.operationId).sort());
+  expect(Object.keys(scenarios).sort()).toEqual(
+    operationsOf(generated)
+      .map(({ operation }) => operation.operationId)
+      .sort(),
+  );
 });

@@ -6,12 +6,7 @@ const minorWords = new Set(['a', 'an', 'and', 'as', 'at', 'by', 'for', 'from', '
 /** "User ID or UPN", "On-Premises NetBIOS Name": every word capitalized except short joining words. */
 export function isTitleCase(text: string): boolean {
   const words = text.split(' ');
-  return (
-    text.trim() === text &&
-    words.every((word, index) =>
-      word.split('-').every((part) => /^[A-Z0-9]/.test(part) || (index > 0 && minorWords.has(part))),
-    )
-  );
+  return text.trim() === text && words.every((word, index) => word.split('-').every((part) => /^[A-Z0-9]/.test(part) || (index > 0 && minorWords.has(part))));
 }
 
 /** "Add a member to a group": a capital first letter, not every word capitalized, no final period. */
@@ -27,9 +22,7 @@ export interface DocumentedOperation {
 }
 
 export function operationsOf(document: SwaggerDocument): DocumentedOperation[] {
-  return Object.entries(document.paths).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
-  );
+  return Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method, operation })));
 }
 
 /** After SwaggerParser.dereference, no $ref is left: these casts say so. */

@@ -104,7 +104,7 @@ describe('the deployable package (npm run package)', () => {
     expect(timer.find((binding) => binding.type === 'timerTrigger')).toMatchObject({ schedule: reconcileMembershipsTimer.schedule });
   });
 
-  it('does the first request\'s one-time work at start-up (appStart): the first authenticated request downloads no keys', async () => {
+  it("does the first request's one-time work at start-up (appStart): the first authenticated request downloads no keys", async () => {
     // Before any request: both accepted tenants' key sets, and the Cosmos client's reads under a
     // tenant that does not exist (point reads and queries: nothing found, nothing written) and
     // the readiness answer's database read, each repeated by the warm-up's rounds.

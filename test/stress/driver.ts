@@ -95,9 +95,7 @@ export async function seedPool(client: StressClient, sign: Signer, options: { te
     return ids;
   };
   const tag = randomUUID().slice(0, 6);
-  const users = await inBatches(options.users, (index) =>
-    create('/v1.0/users', { displayName: `Stress user ${index}`, userPrincipalName: `stress-${tag}-${index}@contoso.example` }),
-  );
+  const users = await inBatches(options.users, (index) => create('/v1.0/users', { displayName: `Stress user ${index}`, userPrincipalName: `stress-${tag}-${index}@contoso.example` }));
   const groups = await inBatches(options.groups, (index) =>
     create('/v1.0/groups', { displayName: `Stress group ${index}`, mailNickname: `stress${tag}${index}`, mailEnabled: false, securityEnabled: true }),
   );
@@ -362,11 +360,7 @@ function judgeAdd(stats: PhaseStats, request: AddRequest, groupId: string, befor
   }
   if (answer.status === 400 && errorMessage(answer) === duplicateMessage) {
     if (before === 'absent') {
-      stats.violation(
-        retry
-          ? `${describe}: the retry got the duplicate 400 instead of the original answer (SPEC section 4)`
-          : `${describe}: duplicate 400, but the edge did not exist`,
-      );
+      stats.violation(retry ? `${describe}: the retry got the duplicate 400 instead of the original answer (SPEC section 4)` : `${describe}: duplicate 400, but the edge did not exist`);
     }
     return 'present';
   }

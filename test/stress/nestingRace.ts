@@ -52,7 +52,8 @@ export async function runNestingRacePhase(env: StressEnvironment, clients: reado
   const judge = (describe: string, answer: Answer) => {
     stats.record('nestS2', describe, answer);
     if (answer.status === 204 || answer.status === 429 || answer.status === 503) return;
-    if (answer.status === 400 && [cycleMessage, "One or more added object references already exist for the following modified properties: 'members'."].includes(String(answer.json?.error?.message))) return;
+    if (answer.status === 400 && [cycleMessage, "One or more added object references already exist for the following modified properties: 'members'."].includes(String(answer.json?.error?.message)))
+      return;
     stats.violation(`${describe}: ${answer.failure ?? answer.status} ${answer.text.slice(0, 200)}`);
   };
   if (injector !== undefined) env.proxy.rule = injector.rule;
@@ -89,7 +90,14 @@ export function nestingRaceTargets(run: NestingRaceRun): Target[] {
     {
       name: `${label}: zero cycles in the store (consistency checker)`,
       pass: consistency.cycles.length === 0 && run.bothSucceeded === 0,
-      detail: `${consistency.cycles.length} cycles; ${run.bothSucceeded} pairs where both directions succeeded${consistency.cycles.length > 0 ? `: ${consistency.cycles.slice(0, 3).map((cycle) => cycle.groupIds.join('>')).join(' | ')}` : ''}`,
+      detail: `${consistency.cycles.length} cycles; ${run.bothSucceeded} pairs where both directions succeeded${
+        consistency.cycles.length > 0
+          ? `: ${consistency.cycles
+              .slice(0, 3)
+              .map((cycle) => cycle.groupIds.join('>'))
+              .join(' | ')}`
+          : ''
+      }`,
     },
     {
       name: `${label}: answers are 204, the cycle or duplicate 400, or 429/503 with Retry-After; no other 5xx`,
@@ -101,12 +109,19 @@ export function nestingRaceTargets(run: NestingRaceRun): Target[] {
       pass: consistency.missingMemberSides.length === 0 && consistency.orphanMemberSides.length === 0 && consistency.malformed.length === 0,
       detail: `${consistency.missingMemberSides.length} missing, ${consistency.orphanMemberSides.length} orphans`,
     },
-    { name: `${label}: some nestings succeeded and some were refused as cycles`, pass: stats.count('204') > 0 && stats.count('400') > 0, detail: `204: ${stats.count('204')}, 400: ${stats.count('400')}` },
+    {
+      name: `${label}: some nestings succeeded and some were refused as cycles`,
+      pass: stats.count('204') > 0 && stats.count('400') > 0,
+      detail: `204: ${stats.count('204')}, 400: ${stats.count('400')}`,
+    },
   ];
 }
 
 export function describeNestingRace(run: NestingRaceRun): string[] {
-  const statuses = [...run.stats.statuses].sort(([a], [b]) => a.localeCompare(b)).map(([status, count]) => `${status}: ${count}`).join(', ');
+  const statuses = [...run.stats.statuses]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, count]) => `${status}: ${count}`)
+    .join(', ');
   const sorted = [...run.stats.latencies].sort((x, y) => x - y);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return [
@@ -123,7 +138,16 @@ export function describeNestingRace(run: NestingRaceRun): string[] {
 export async function writeChain(store: { directory: Container; memberships: Container }, tenantId: string, length: number): Promise<string[]> {
   const ids = Array.from({ length }, () => randomUUID());
   const now = new Date().toISOString();
-  const entity = (id: string) => ({ id, displayName: `chain ${id.slice(0, 8)}`, groupTypes: [], isAssignableToRole: false, mailEnabled: false, securityEnabled: true, membershipRule: null, visibility: null });
+  const entity = (id: string) => ({
+    id,
+    displayName: `chain ${id.slice(0, 8)}`,
+    groupTypes: [],
+    isAssignableToRole: false,
+    mailEnabled: false,
+    securityEnabled: true,
+    membershipRule: null,
+    visibility: null,
+  });
   await Promise.all(ids.map((id) => store.directory.items.create({ id, pk: `${tenantId}|${id}`, tenantId, objectType: 'group', entity: entity(id) })));
   const edges = ids.slice(0, -1).flatMap((groupId, index) => {
     const memberId = ids[index + 1]!;

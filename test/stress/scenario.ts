@@ -123,7 +123,8 @@ export async function runRacePhase(env: StressEnvironment, pool: Pool, random: R
       const addFirst = random.chance(0.5);
       const stagger = random.int(4);
       const later = <T>(send: () => Promise<T>) => new Promise<T>((resolve) => setTimeout(() => resolve(send()), stagger));
-      const sendAdd = () => env.client.send('POST', `/v1.0/groups/${groupId}/members/$ref`, { token: pool.appToken, body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${memberId}` } });
+      const sendAdd = () =>
+        env.client.send('POST', `/v1.0/groups/${groupId}/members/$ref`, { token: pool.appToken, body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${memberId}` } });
       const sendRemove = () => env.client.send('DELETE', `/v1.0/groups/${groupId}/members/${memberId}/$ref`, { token: pool.appToken });
       const [added, removed] = addFirst ? await Promise.all([sendAdd(), later(sendRemove)]) : await Promise.all([later(sendAdd), sendRemove()]).then(([a, r]) => [a, r] as const);
       busy.delete(key);

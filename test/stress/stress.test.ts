@@ -110,7 +110,11 @@ describe('checkMembershipConsistency and the check-consistency CLI', () => {
     const tenantId = randomUUID();
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const createdDateTime = new Date().toISOString();
-    for (const [groupId, memberId] of [[a, b], [b, c], [c, a]] as const) {
+    for (const [groupId, memberId] of [
+      [a, b],
+      [b, c],
+      [c, a],
+    ] as const) {
       const edge = { tenantId, groupId, objectId: memberId, farType: 'group', far: { id: memberId }, createdDateTime };
       await store.memberships.items.create({ ...edge, id: memberId, pk: `${tenantId}|group|${groupId}`, kind: 'member' });
       await store.memberships.items.create({ ...edge, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', far: { id: groupId } });
@@ -135,7 +139,6 @@ describe('checkMembershipConsistency and the check-consistency CLI', () => {
     expect(run.stdout).toContain('cycles of nested groups: 1');
     expect(run.stdout).toContain('consistency: FAIL');
   });
-
 
   it('finds a missing member side and an orphan, exits 1 for them, and --repair heals both', async () => {
     const store = await getCosmosStore();

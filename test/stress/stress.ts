@@ -39,18 +39,7 @@ import { seedPool, StressClient, type Signer } from './driver';
 import { faultDescriptions, faultKinds } from './faults';
 import { EdgeModel, Random } from './model';
 import { describeNestingRace, measureDeepestNesting, nestingRaceTargets, runNestingRacePhase } from './nestingRace';
-import {
-  describePhase,
-  describeRace,
-  faultPhaseTargets,
-  modelPhaseTargets,
-  racePhaseTargets,
-  runFaultPhase,
-  runModelPhase,
-  runRacePhase,
-  type StressEnvironment,
-  type Target,
-} from './scenario';
+import { describePhase, describeRace, faultPhaseTargets, modelPhaseTargets, racePhaseTargets, runFaultPhase, runModelPhase, runRacePhase, type StressEnvironment, type Target } from './scenario';
 
 const audience = 'api://graph-membership-stress';
 const numberSetting = (name: string, fallback: number) => {
@@ -107,7 +96,9 @@ async function main(): Promise<boolean> {
     const sign: Signer = (request) => issuer.signToken({ audience, ...request });
     const env: StressEnvironment = { client, proxy, store };
     const random = new Random(seed);
-    console.log(`stress: seed ${seed}; ${faultKinds.length} fault phases at ${(faultRate * 100).toFixed(0)}% of store requests from ${faultClients} clients; model phase ${modelOperations} operations from ${modelClients} clients`);
+    console.log(
+      `stress: seed ${seed}; ${faultKinds.length} fault phases at ${(faultRate * 100).toFixed(0)}% of store requests from ${faultClients} clients; model phase ${modelOperations} operations from ${modelClients} clients`,
+    );
 
     // a. Fault phases, one pool and one model across them (unsettled edges settle after each check).
     const faultPool = await seedPool(client, sign, { tenantId: faultTenant, users: 24, groups: 8 });
@@ -163,7 +154,9 @@ async function main(): Promise<boolean> {
       const deepPool = await seedPool(client, sign, { tenantId: faultTenant, users: 0, groups: 1 });
       const deepest = await measureDeepestNesting(env, client, deepPool);
       console.log('');
-      console.log(`deepest nesting allowed (a chain of ${nestingLimits.walkReads} groups under the member): ${deepest.allowed.status}, ${deepest.allowed.requests} store requests, ${deepest.allowed.ms.toFixed(0)} ms`);
+      console.log(
+        `deepest nesting allowed (a chain of ${nestingLimits.walkReads} groups under the member): ${deepest.allowed.status}, ${deepest.allowed.requests} store requests, ${deepest.allowed.ms.toFixed(0)} ms`,
+      );
       console.log(`one level deeper: ${deepest.refused.status}, ${deepest.refused.requests} store requests, ${deepest.refused.ms.toFixed(0)} ms`);
       targets.push({
         name: `deepest nesting: ${nestingLimits.walkReads} groups below is allowed, one more is the 400, each within ${2 * nestingLimits.walkReads + 10} store requests`,
@@ -185,7 +178,12 @@ async function main(): Promise<boolean> {
     );
     console.log('');
     console.log('check-consistency on the whole database:');
-    report(cliRun.stdout.trim().split('\n').map((line) => `  ${line}`));
+    report(
+      cliRun.stdout
+        .trim()
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
     targets.push({ name: 'check-consistency CLI: the database the run leaves is consistent (exit 0)', pass: cliRun.code === 0, detail: `exit ${cliRun.code}` });
   } finally {
     await host.close();

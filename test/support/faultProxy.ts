@@ -3,11 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { closeServer } from '../../src/local/closeServer';
 
 /** What to do with one request on its way to Cosmos DB. */
-export type Fault =
-  | { kind: 'status'; status: number; retryAfterMs?: number }
-  | { kind: 'reset' }
-  | { kind: 'stall' }
-  | { kind: 'delay'; ms: number };
+export type Fault = { kind: 'status'; status: number; retryAfterMs?: number } | { kind: 'reset' } | { kind: 'stall' } | { kind: 'delay'; ms: number };
 
 export interface ProxiedRequest {
   readonly method: string;
@@ -47,13 +43,10 @@ export class FaultProxy {
         return;
       }
       const forward = () => {
-        const upstream = http.request(
-          { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
-          (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.pipe(outgoing);
-          },
-        );
+        const upstream = http.request({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (response) => {
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(outgoing);
+        });
         upstream.on('error', () => outgoing.destroy());
         incoming.pipe(upstream);
       };

@@ -157,10 +157,7 @@ export class TestService {
   /** What the store holds for a membership, read directly from Cosmos DB (both directions). */
   async storedEdges(groupId: string, memberId: string, tenantId = this.tenantId): Promise<{ groupSide: boolean; memberSide: boolean }> {
     const { memberships } = await getCosmosStore();
-    const [groupSide, memberSide] = await Promise.all([
-      memberships.item(memberId, `${tenantId}|group|${groupId}`).read(),
-      memberships.item(groupId, `${tenantId}|member|${memberId}`).read(),
-    ]);
+    const [groupSide, memberSide] = await Promise.all([memberships.item(memberId, `${tenantId}|group|${groupId}`).read(), memberships.item(groupId, `${tenantId}|member|${memberId}`).read()]);
     return { groupSide: groupSide.resource !== undefined, memberSide: memberSide.resource !== undefined };
   }
 
