@@ -30,7 +30,8 @@ export const createGroup: HttpFunctionDefinition = {
       operationId: 'CreateGroup',
       tag: 'Directory',
       summary: 'Create a group',
-      description: 'Creates a security or Microsoft 365 group, optionally with owners and members. A delegated caller becomes an owner.',
+      description:
+        'Creates a security or Microsoft 365 group, optionally with owners and members. A delegated caller becomes an owner. Only an application with Directory.ReadWrite.All may give an id; a role-assignable group needs Global or Privileged Role Administrator.',
       body: { definition: 'NewGroup', summary: 'Group', description: 'The group to create.' },
       success: { status: 201, description: 'Created: the new group, with a Location header.', definition: 'Group', location: true },
       errors: allErrors,

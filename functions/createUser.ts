@@ -30,7 +30,7 @@ export const createUser: HttpFunctionDefinition = {
       operationId: 'CreateUser',
       tag: 'Directory',
       summary: 'Create a user',
-      description: "Creates a user in the caller's tenant. Give an id to mirror an existing Microsoft Entra object ID.",
+      description: "Creates a user in the caller's tenant. Only an application with Directory.ReadWrite.All may give an id, to mirror an existing Microsoft Entra object ID.",
       body: { definition: 'NewUser', summary: 'User', description: 'The user to create.' },
       success: { status: 201, description: 'Created: the new user, with a Location header.', definition: 'User', location: true },
       errors: noLookupErrors,
