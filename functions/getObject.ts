@@ -2,6 +2,7 @@ import { signedInUserId } from '../src/auth';
 import { permissions } from '../src/auth/permissions';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { entityResult } from '../src/graph/entityResults';
+import { readObjectOptions } from '../src/graph/listing';
 import { authenticated } from '../src/http/pipeline';
 import { allErrors } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
@@ -16,9 +17,10 @@ export const getUser: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readUsers,
     handle: async (request) => {
+      const { select } = readObjectOptions(request);
       const { directory } = await getRepositories();
       const id = await resolveUserId(directory, request.caller.tenantId, request.request.params.userId ?? '');
-      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
+      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }), select);
     },
   }),
   openApi: [
@@ -44,9 +46,10 @@ export const getGroup: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readGroups,
     handle: async (request) => {
+      const { select } = readObjectOptions(request);
       const { directory } = await getRepositories();
       const id = parseObjectId(request.request.params.groupId ?? '');
-      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' }));
+      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' }), select);
     },
   }),
   openApi: [
@@ -72,9 +75,10 @@ export const getMe: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readUsers,
     handle: async (request) => {
+      const { select } = readObjectOptions(request);
       const { directory } = await getRepositories();
       const id = signedInUserId(request.caller);
-      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }));
+      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'user' }), select);
     },
   }),
   openApi: [

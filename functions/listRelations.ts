@@ -8,8 +8,11 @@ import { allErrors, groupPickerOperationId, noLookupErrors, pageOf } from '../sr
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
-/** A type-cast segment only: it must never capture an id (DESIGN.md). */
-const cast = '{cast:regex(^microsoft\\.graph\\.(user|group)$)?}';
+/**
+ * A type-cast segment only: it must never capture an id (DESIGN.md). The short forms are what the
+ * Kiota-based SDKs send (SPEC section 3).
+ */
+const cast = '{cast:regex(^(microsoft\\.graph\\.user|microsoft\\.graph\\.group|graph\\.user|graph\\.group)$)?}';
 
 /** GET /groups/{id}/members | owners | memberOf, optionally cast. */
 export const listGroupRelations: HttpFunctionDefinition = {

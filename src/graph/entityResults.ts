@@ -1,13 +1,22 @@
 import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { AnonymousRequest, GraphRequest } from '../http/pipeline';
 import type { GraphResult } from '../http/responses';
+import { pick } from './listing';
 
 const collectionOf = (object: DirectoryObjectDocument) => (object.objectType === 'user' ? 'users' : 'groups');
 
-/** 200 with one object, as GET /users/{id} answers. */
-export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument): GraphResult {
+/**
+ * 200 with one object, as GET /users/{id} answers; with $select, only those properties (and the
+ * type and id), and `@odata.context` names them as Graph's does (`#users(displayName,mail)/$entity`).
+ */
+export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument, select?: readonly string[]): GraphResult {
   const root = `${request.baseUrl}/${request.apiVersion}`;
-  return { status: 200, body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}/$entity`, ...toGraphEntity(object) } };
+  const entity = toGraphEntity(object);
+  const selected = select === undefined ? '' : `(${select.join(',')})`;
+  return {
+    status: 200,
+    body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}${selected}/$entity`, ...(select === undefined ? entity : pick(entity, select)) },
+  };
 }
 
 /** 201 with the object and a Location header pointing at it. */

@@ -5,19 +5,43 @@ import type { GraphResult } from '../http/responses';
 import type { EdgePage, ListEdgesOptions } from '../membership/membershipRepository';
 
 const defaultPageSize = 100;
-const supportedOptions = new Set(['$top', '$skiptoken', '$select']);
+const listOptions = new Set(['$top', '$skiptoken', '$select']);
+const objectOptions = new Set(['$select']);
 
-/** $top, $skiptoken and a type-cast segment, read from a list request. */
-export function readListOptions(request: GraphRequest): ListEdgesOptions & { select?: readonly string[] } {
-  // OData option names are case-insensitive ($TOP is $top).
+/**
+ * A request's OData query options by lower-cased name (option names are case-insensitive: $TOP
+ * is $top); an option the route does not support is a 400 naming it, never silently ignored
+ * (SPEC section 6), $expand included.
+ */
+function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>): Map<string, string> {
   const query = new Map<string, string>();
   for (const [name, value] of request.request.query) {
     const option = name.toLowerCase();
-    if (option.startsWith('$') && !supportedOptions.has(option)) {
+    if (option.startsWith('$') && !supported.has(option)) {
       throw new GraphError('BadRequest', `Query option '${name}' is not supported on this resource.`);
     }
     query.set(option, value);
   }
+  return query;
+}
+
+function selectOf(query: ReadonlyMap<string, string>): string[] | undefined {
+  return query
+    .get('$select')
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+}
+
+/** $select on a single object (GET /users/{id}, /groups/{id}, /me). */
+export function readObjectOptions(request: GraphRequest): { select?: readonly string[] } {
+  const select = selectOf(readQueryOptions(request, objectOptions));
+  return select === undefined ? {} : { select };
+}
+
+/** $top, $skiptoken, $select and a type-cast segment, read from a list request. */
+export function readListOptions(request: GraphRequest): ListEdgesOptions & { select?: readonly string[] } {
+  const query = readQueryOptions(request, listOptions);
   const topText = query.get('$top');
   let top = defaultPageSize;
   if (topText !== undefined) {
@@ -33,13 +57,10 @@ export function readListOptions(request: GraphRequest): ListEdgesOptions & { sel
       throw graphErrors.invalidSkipToken();
     }
   }
-  const cast = request.request.params.cast?.toLowerCase();
-  const objectType: ObjectType | undefined = cast === 'microsoft.graph.user' ? 'user' : cast === 'microsoft.graph.group' ? 'group' : undefined;
-  const select = query
-    .get('$select')
-    ?.split(',')
-    .map((name) => name.trim())
-    .filter((name) => name.length > 0);
+  // microsoft.graph.user or, as the Kiota SDKs write it, graph.user.
+  const cast = request.request.params.cast?.toLowerCase().replace(/^microsoft\./, '');
+  const objectType: ObjectType | undefined = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
+  const select = selectOf(query);
   return {
     top,
     ...(continuationToken === undefined ? {} : { continuationToken }),
@@ -63,7 +84,8 @@ export function pageResult(request: GraphRequest, page: EdgePage, select?: reado
   return { status: 200, body };
 }
 
-function pick(entity: Readonly<Record<string, unknown>>, select: readonly string[]): Record<string, unknown> {
+/** The selected properties of an entity, with its type and id, as lists and single objects answer $select. */
+export function pick(entity: Readonly<Record<string, unknown>>, select: readonly string[]): Record<string, unknown> {
   const picked: Record<string, unknown> = { '@odata.type': entity['@odata.type'], id: entity.id };
   for (const name of select) if (name in entity) picked[name] = entity[name];
   return picked;

@@ -169,6 +169,44 @@ describe('reads and tenancy', () => {
     expect(twin.status).toBe(201);
   });
 
+  it('$select on a single object answers those properties and names them in @odata.context (SPEC 6)', async () => {
+    const group = await service.createGroup({ displayName: 'Selected', description: 'selected' });
+    const response = await service.request('GET', `/v1.0/groups/${group.id}?$select=displayName,description`);
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({
+      '@odata.context': `${service.baseUrl}/v1.0/$metadata#groups(displayName,description)/$entity`,
+      '@odata.type': '#microsoft.graph.group',
+      id: group.id,
+      displayName: 'Selected',
+      description: 'selected',
+    });
+    const user = await service.createUser();
+    const me = await service.request('GET', '/beta/me?$SELECT=userPrincipalName', { token: await service.userToken(user.id, ['User.Read.All']) });
+    expect(me.json).toEqual({
+      '@odata.context': `${service.baseUrl}/beta/$metadata#users(userPrincipalName)/$entity`,
+      '@odata.type': '#microsoft.graph.user',
+      id: user.id,
+      userPrincipalName: user.userPrincipalName,
+    });
+  });
+
+  it('an unsupported query option on a single object is a 400 naming it, never silently ignored ($expand included)', async () => {
+    const group = await service.createGroup();
+    const user = await service.createUser();
+    for (const [path, option] of [
+      [`/v1.0/groups/${group.id}?$expand=members`, '$expand'],
+      [`/v1.0/users/${user.id}?$top=1`, '$top'],
+      [`/v1.0/users/${user.userPrincipalName}?$filter=id eq '1'`, '$filter'],
+    ] as const) {
+      const response = await service.request('GET', path);
+      expect({ status: response.status, code: response.json.error.code, message: response.json.error.message }).toEqual({
+        status: 400,
+        code: 'BadRequest',
+        message: `Query option '${option}' is not supported on this resource.`,
+      });
+    }
+  });
+
   it('GET /groups/{id} of a user id is a 404', async () => {
     const user = await service.createUser();
     expect((await service.request('GET', `/v1.0/groups/${user.id}`)).status).toBe(404);

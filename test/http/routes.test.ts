@@ -41,6 +41,8 @@ const samples: Record<string, [method: string, path: string][]> = {
     `/v1.0/groups/${G}/members/microsoft.graph.user`,
     `/v1.0/groups/${G}/MEMBERS/Microsoft.Graph.User/`,
     `/beta/groups/${G}/memberof`,
+    `/v1.0/groups/${G}/members/graph.user`,
+    `/beta/groups/${G}/owners/Graph.Group/`,
   ].map((path) => ['GET', path]),
   listUserRelations: [
     ...v(`users/${U}/memberOf`),
@@ -48,7 +50,10 @@ const samples: Record<string, [method: string, path: string][]> = {
     '/v1.0/users/adele@contoso.com/memberOf/microsoft.graph.group',
     `/beta/users/${U}/JOINEDGROUPS/microsoft.graph.user`,
   ].map((path) => ['GET', path]),
-  listMyRelations: [...v('me/memberOf'), ...v('me/joinedGroups'), '/v1.0/me/memberOf/microsoft.graph.group', '/BETA/ME/JOINEDGROUPS/'].map((path) => ['GET', path]),
+  listMyRelations: [...v('me/memberOf'), ...v('me/joinedGroups'), '/v1.0/me/memberOf/microsoft.graph.group', '/v1.0/me/joinedGroups/graph.group', '/BETA/ME/JOINEDGROUPS/'].map((path) => [
+    'GET',
+    path,
+  ]),
   removeMember: [...v(`groups/${G}/members/${U}/$ref`), `/V1.0/GROUPS/${G}/Members/${U}/%24REF`, `/v1.0/groups/${G}/members/adele@contoso.com/$ref/`].map((path) => ['DELETE', path]),
   getOpenApi: ['/openapi.json', '/OpenAPI.json', '/openapi.json/'].map((path) => ['GET', path]),
   getHealth: ['/health', '/HEALTH', '/health/'].map((path) => ['GET', path]),

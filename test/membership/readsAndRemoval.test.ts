@@ -56,6 +56,12 @@ describe('GET relationships', () => {
     const groups = await service.request('GET', `/v1.0/groups/${group.id}/members/microsoft.graph.group`);
     expect(groups.json.value.map((member: { id: string }) => member.id)).toEqual([child.id]);
     expect((await service.request('GET', `/v1.0/groups/${group.id}/members/microsoft.graph.device`)).status).toBe(404);
+    // The short casts the Kiota-based SDKs send (SPEC section 3), any case.
+    const shortUsers = await service.request('GET', `/v1.0/groups/${group.id}/members/graph.user`);
+    expect(shortUsers.json.value.map((member: { id: string }) => member.id)).toEqual([user.id]);
+    const shortGroups = await service.request('GET', `/beta/groups/${group.id}/members/Graph.Group`);
+    expect(shortGroups.json.value.map((member: { id: string }) => member.id)).toEqual([child.id]);
+    expect((await service.request('GET', `/v1.0/groups/${group.id}/members/graph.device`)).status).toBe(404);
   });
 
   it('lists memberOf and joinedGroups for users, by id, by UPN and as /me', async () => {
