@@ -6,6 +6,18 @@ import { recordStoreRequest } from './storeMeter';
 export const containerNames = { directory: 'directory', memberships: 'memberships' } as const;
 export const partitionKeyPath = '/pk';
 
+/**
+ * The only paths each container indexes: the ones queries filter on (the directory is only read
+ * by id and partition key; memberships: a partition, optionally by far type; the reconciler's and
+ * the consistency check's scans by kind and tenant). Everything else, the far-object snapshots
+ * included, is excluded, so writes pay no index RU for it. infra/app/cosmos.bicep declares the
+ * same policy for Azure, and test/infra checks that both match the queries in src/.
+ */
+export const indexedPaths: Readonly<Record<keyof typeof containerNames, readonly string[]>> = {
+  directory: [],
+  memberships: ['/farType/?', '/kind/?', '/pk/?', '/tenantId/?'],
+};
+
 export interface CosmosStore {
   readonly client: CosmosClient;
   readonly database: Database;
@@ -82,7 +94,8 @@ export function getCosmosStore(): Promise<CosmosStore> {
  */
 export async function ensureCosmosResources(store: CosmosStore): Promise<void> {
   await store.client.databases.createIfNotExists({ id: store.database.id });
-  for (const id of Object.values(containerNames)) {
-    await store.database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKeyPath] } });
+  for (const [key, id] of Object.entries(containerNames) as [keyof typeof containerNames, string][]) {
+    const indexingPolicy = { indexingMode: 'consistent' as const, automatic: true, includedPaths: indexedPaths[key].map((path) => ({ path })), excludedPaths: [{ path: '/*' }] };
+    await store.database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKeyPath] }, indexingPolicy });
   }
 }

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appSettingNames } from '../../src/config/settings';
+import { indexedPaths } from '../../src/store/cosmosStore';
 import { matching } from '../support/matchers';
 import { at, compileMainBicep, expression, findRepoRoot, flatten, jsonText, type FlatResource, type Json } from './armTemplate';
 
@@ -393,6 +394,8 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     const queried = queriedPaths();
     expect(queried.files).toEqual(['src/membership/membershipRepository.ts', 'src/membership/reconciler.ts', 'src/tools/checkConsistency.ts']);
     expect(queried.paths).toEqual(['/farType/?', '/kind/?', '/pk/?', '/tenantId/?']);
+    // What the local host and tests create (ensureCosmosResources) indexes the same paths.
+    expect(indexedPaths).toEqual({ directory: [], memberships: queried.paths });
 
     const memberships = containers["'memberships'"];
     const sortedPaths = (c: typeof memberships): unknown => ({
