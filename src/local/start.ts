@@ -110,8 +110,9 @@ async function main(): Promise<void> {
   console.log(`Graph membership service listening on ${host.baseUrl} (${httpFunctions.length} functions, ready in ${Math.round(performance.now() - startedAt)} ms)`);
   for (const line of lines) console.log(line);
   console.log('Functions:');
-  for (const definition of httpFunctions)
-    console.log(`  ${(definition.methods.length > 3 ? 'ANY' : definition.methods.join(',')).padEnd(7)} /${readableRoute(definition.route).padEnd(70)} ${definition.name}`);
+  const rows = httpFunctions.map((definition) => [definition.methods.join(','), definition.name, `/${readableRoute(definition.route)}`] as const);
+  const [methodsWidth, nameWidth] = [Math.max(...rows.map(([methods]) => methods.length)), Math.max(...rows.map(([, name]) => name.length))];
+  for (const [methods, name, route] of rows) console.log(`  ${methods.padEnd(methodsWidth)}  ${name.padEnd(nameWidth)}  ${route}`);
   if (devTenantId !== undefined) {
     console.log('\nTry it (Adele owns the Engineering group):');
     console.log(`  TOKEN=$(npm run -s token)`);
