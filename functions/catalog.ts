@@ -3,6 +3,7 @@ import { addMemberOf } from './addMemberOf';
 import { addMyJoinedGroup } from './addMyJoinedGroup';
 import { addMyJoinedGroupMemberOf } from './addMyJoinedGroupMemberOf';
 import { addUserJoinedGroup } from './addUserJoinedGroup';
+import { batch } from './batch';
 import { createGroup } from './createGroup';
 import { createUser } from './createUser';
 import { getGroup, getMe, getUser } from './getObject';
@@ -42,6 +43,7 @@ const routed: readonly HttpFunctionDefinition[] = [
   removeMember,
   getOpenApi,
   getHealth,
+  batch,
 ];
 
 export const httpFunctions: readonly HttpFunctionDefinition[] = [...routed, ...createNotFound(routed)];

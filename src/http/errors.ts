@@ -12,6 +12,7 @@ export const errorCodes = {
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
+  FailedDependency: 424,
   TooManyRequests: 429,
   InternalServerError: 500,
   ServiceUnavailable: 503,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { batchRequestSchema, batchResponseSchema } from '../batch/batchRequest';
 import { createGroupSchema, createUserSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
 import { errorCodes } from '../http/errors';
 import { labelFor } from './labels';
@@ -107,6 +108,8 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     GraphError: annotate(open(toSwaggerSchema(graphErrorSchema, 'output')), {}),
     Health: annotate(open(toSwaggerSchema(healthSchema, 'output')), {}),
     OpenApiDocument: annotate(open(toSwaggerSchema(openApiDocumentSchema, 'output')), {}),
+    BatchRequest: annotate(toSwaggerSchema(batchRequestSchema, 'input'), {}),
+    BatchResponse: annotate(open(toSwaggerSchema(batchResponseSchema, 'output')), {}),
   };
 }
 

@@ -57,6 +57,7 @@ const samples: Record<string, [method: string, path: string][]> = {
   removeMember: [...v(`groups/${G}/members/${U}/$ref`), `/V1.0/GROUPS/${G}/Members/${U}/%24REF`, `/v1.0/groups/${G}/members/adele@contoso.com/$ref/`].map((path) => ['DELETE', path]),
   getOpenApi: ['/openapi.json', '/OpenAPI.json', '/openapi.json/'].map((path) => ['GET', path]),
   getHealth: ['/health', '/HEALTH', '/health/'].map((path) => ['GET', path]),
+  batch: [...v('$batch'), '/V1.0/$BATCH', '/beta/%24batch', '/v1.0/$batch/'].map((path) => ['POST', path]),
 };
 
 /** Requests no function serves: 405 with these methods in Allow, or 404. */
@@ -74,6 +75,7 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'POST', path: `/v1.0/groups/${G}/members`, allow: ['GET'] },
   { method: 'GET', path: '/v1.0/me/joinedGroups/$ref', allow: ['POST'] },
   { method: 'POST', path: '/v1.0/me/memberOf', allow: ['GET'] },
+  { method: 'GET', path: '/v1.0/$batch', allow: ['POST'] },
   { method: 'GET', path: '/v2.0/groups' },
   { method: 'GET', path: '/v1.0/nothingHere' },
   { method: 'DELETE', path: '/v1.0/groups', allow: ['POST'] },
