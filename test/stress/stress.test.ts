@@ -18,7 +18,10 @@ import { EdgeModel, Random } from './model';
 import { describeNestingRace, nestingRaceTargets, runNestingRacePhase } from './nestingRace';
 import { describePhase, faultPhaseTargets, modelPhaseTargets, runFaultPhase, runModelPhase, type StressEnvironment, type Target } from './scenario';
 
-jest.setTimeout(60_000);
+// The time budgets below only stop a run that hangs: correctness is judged on what ran, and a
+// machine busy with the rest of the suite must not turn a slow phase into a failure (no timed
+// assertions in npm test; speed is npm run bench's job).
+jest.setTimeout(300_000);
 
 let service: TestService;
 let env: StressEnvironment;
@@ -53,7 +56,7 @@ describe(`stress (seed ${seed})`, () => {
     let answered = 0;
     let throttledOrUnavailable = 0;
     for (const [kind, operations] of phases) {
-      const run = await runFaultPhase(env, pool, model, random, { kind, rate: 0.2, operations, concurrency: 8, timeBudgetMs: 15_000 });
+      const run = await runFaultPhase(env, pool, model, random, { kind, rate: 0.2, operations, concurrency: 8, timeBudgetMs: 60_000 });
       problems.push(...failures(faultPhaseTargets(run)));
       answered += run.stats.operations;
       throttledOrUnavailable += run.stats.throttledOrUnavailable;
@@ -71,7 +74,7 @@ describe(`stress (seed ${seed})`, () => {
 
   it('1,000 operations from 16 clients without faults: every answer as the model says, and the store equals the model', async () => {
     const pool = await seedPool(env.client, sign, { tenantId: service.otherTenantId, users: 16, groups: 8 });
-    const run = await runModelPhase(env, pool, new EdgeModel(), new Random(seed + 1), { operations: 1_000, concurrency: 16, timeBudgetMs: 25_000 });
+    const run = await runModelPhase(env, pool, new EdgeModel(), new Random(seed + 1), { operations: 1_000, concurrency: 16, timeBudgetMs: 120_000 });
     const problems = failures(modelPhaseTargets(run));
     if (problems.length > 0) console.log(describePhase(run).join('\n'));
     expect(problems).toEqual([]);
@@ -92,7 +95,7 @@ describe('racing nestings over two instances (npm run stress runs 1,000 of each 
       const run = await runNestingRacePhase(env, [env.client, new StressClient(second.baseUrl)], pool, new Random(seed + 2), {
         pairs: 60,
         concurrency: 3,
-        timeBudgetMs: 40_000,
+        timeBudgetMs: 120_000,
         ...(faults === undefined ? {} : { faults }),
       });
       const problems = failures(nestingRaceTargets(run));
