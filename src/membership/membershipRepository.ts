@@ -8,6 +8,8 @@ import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, ty
 
 /** Times an add writes again after a removal took the edge between its create and its read. */
 const maxRemovalRaces = 3;
+/** Take-backs tried before a request answers its 5xx anyway (see takeBack). */
+const takeBackAttempts = 3;
 
 export interface ListEdgesOptions {
   /** Page size, 1 to 999. */
@@ -110,7 +112,7 @@ export class MembershipRepository {
 
     if (groupWrite.status === 'fulfilled') {
       if (memberSidePresent) return { created: true };
-      await this.deleteIfMatch(groupSide.id, groupSide.pk, groupWrite.value.etag).catch(() => undefined);
+      await this.takeBack(groupSide.id, groupSide.pk, groupWrite.value.etag);
       throw memberWrite.reason;
     }
     if (statusOf(groupWrite.reason) === 409) {
@@ -123,9 +125,26 @@ export class MembershipRepository {
     if (memberWrite.status === 'fulfilled') {
       const landed = await this.getMembership(group.tenantId, group.id, member.id).catch(() => undefined);
       if (landed !== undefined) return { created: true };
-      await this.deleteIfMatch(memberSide.id, memberSide.pk, memberWrite.value.etag).catch(() => undefined);
+      await this.takeBack(memberSide.id, memberSide.pk, memberWrite.value.etag);
     }
     throw groupWrite.reason;
+  }
+
+  /**
+   * Takes back a document this request wrote before answering 5xx, tried a few times: one failed
+   * take-back after one failed write leaves a half-written edge (visible until a retry completes
+   * it or the reconciler removes it), so a passing fault must not be enough to leave one. A
+   * store that stays down defeats it; the reconciler is the backstop. Never throws.
+   */
+  private async takeBack(id: string, partitionKey: string, etag: string | undefined): Promise<void> {
+    for (let attempt = 1; attempt <= takeBackAttempts; attempt += 1) {
+      try {
+        await this.deleteIfMatch(id, partitionKey, etag);
+        return;
+      } catch {
+        // Tried again at once: the request is already answering an error, and waits no longer.
+      }
+    }
   }
 
   /**
@@ -188,9 +207,7 @@ export class MembershipRepository {
     ];
     const writes = await Promise.allSettled(documents.map((document) => this.container.items.create(document)));
     const takeBack = async () => {
-      await Promise.all(
-        writes.map((write, index) => (write.status === 'fulfilled' ? this.deleteIfMatch(documents[index]!.id, documents[index]!.pk, write.value.etag).catch(() => undefined) : Promise.resolve())),
-      );
+      await Promise.all(writes.map((write, index) => (write.status === 'fulfilled' ? this.takeBack(documents[index]!.id, documents[index]!.pk, write.value.etag) : Promise.resolve())));
     };
     const failed = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected' && statusOf(write.reason) !== 409);
     if (failed !== undefined) {

@@ -26,6 +26,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Module from 'node:module';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 
 interface Binding {
   type: string;
@@ -206,10 +207,38 @@ async function resolveProxyHost(uri: string): Promise<string> {
   return url.toString();
 }
 
+/**
+ * The stand-in's own forwarding path (http.request to a loopback server, the answer piped on),
+ * run once against a throwaway server of its own before serving. In Azure that path is the
+ * host's, in .NET; here it shares the worker's process, and its first-use compilation is not
+ * the app's cold start, so it is paid before the first request is timed. The library's proxy
+ * and the app are not involved.
+ */
+async function warmForwarder(): Promise<void> {
+  const target = http.createServer((incoming, outgoing) => {
+    incoming.resume();
+    incoming.on('end', () => outgoing.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const sink = new PassThrough();
+  sink.resume();
+  await new Promise<void>((resolve, reject) => {
+    const proxied = http.request({ host: '127.0.0.1', port: (target.address() as AddressInfo).port, path: '/', method: 'GET', headers: { 'x-forwarded-proto': 'http' } });
+    proxied.on('response', (response) => {
+      response.pipe(sink);
+      response.on('end', resolve);
+    });
+    proxied.on('error', reject);
+    proxied.end();
+  });
+  await new Promise<void>((resolve) => target.close(() => resolve()));
+}
+
 async function serve(): Promise<string> {
   // As the worker does once the app is loaded (WorkerInitHandler → getCapabilities).
   const capabilities = (await programmingModel!.getCapabilities?.({})) ?? {};
   httpUri = capabilities.HttpUri === undefined ? undefined : await resolveProxyHost(capabilities.HttpUri);
+  await warmForwarder();
   // Loaded after the app, so that the import time above is the app's alone.
   const { compileRouteTemplate, compareFunctionNames, requestPathSegments } = require('../../src/http/routeTemplate') as typeof import('../../src/http/routeTemplate');
   const routes = registered
