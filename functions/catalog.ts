@@ -6,6 +6,8 @@ import { addUserJoinedGroup } from './addUserJoinedGroup';
 import { batch } from './batch';
 import { createGroup } from './createGroup';
 import { createUser } from './createUser';
+import { getDirectoryObject } from './getDirectoryObject';
+import { getDirectoryObjectsByIds } from './getDirectoryObjectsByIds';
 import { getGroup, getMe, getUser } from './getObject';
 import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
@@ -37,6 +39,8 @@ const routed: readonly HttpFunctionDefinition[] = [
   getUser,
   getGroup,
   getMe,
+  getDirectoryObject,
+  getDirectoryObjectsByIds,
   listGroupRelations,
   listUserRelations,
   listMyRelations,

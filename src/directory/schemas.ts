@@ -184,3 +184,36 @@ export const createUserSchema = z.strictObject({
 });
 
 export type CreateUserInput = z.output<typeof createUserSchema>;
+
+/**
+ * The types Graph's getByIds accepts (directoryObject and the types derived from it, any case:
+ * https://learn.microsoft.com/graph/api/directoryobject-getbyids). This service keeps users and
+ * groups only; naming another directory type is valid and finds nothing, naming no directory
+ * type at all is a 400.
+ */
+export const directoryObjectTypeNames = [
+  'directoryObject',
+  'user',
+  'group',
+  'device',
+  'servicePrincipal',
+  'application',
+  'orgContact',
+  'directoryRole',
+  'directoryRoleTemplate',
+  'administrativeUnit',
+  'contract',
+  'directoryObjectPartnerReference',
+] as const;
+const knownDirectoryTypes = new Set(directoryObjectTypeNames.map((name) => name.toLowerCase()));
+
+/**
+ * POST /directoryObjects/getByIds. The id count and the id format are checked after parsing
+ * (directoryObjectReads.ts), where Graph's own wording for them is given.
+ */
+export const getByIdsSchema = z.strictObject({
+  ids: z.array(z.string()),
+  types: z.array(z.string().refine((name) => knownDirectoryTypes.has(name.toLowerCase()))).optional(),
+});
+
+export type GetByIdsInput = z.output<typeof getByIdsSchema>;

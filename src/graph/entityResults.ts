@@ -8,15 +8,29 @@ const collectionOf = (object: DirectoryObjectDocument) => (object.objectType ===
 /**
  * 200 with one object, as GET /users/{id} answers; with $select, only those properties (and the
  * type and id), and `@odata.context` names them as Graph's does (`#users(displayName,mail)/$entity`).
+ * `collection` is the entity set the request addressed: GET /directoryObjects/{id} answers
+ * `#directoryObjects/$entity` whatever the object's type (the `@odata.type` tells it).
  */
-export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument, select?: readonly string[]): GraphResult {
+export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument, select?: readonly string[], collection: string = collectionOf(object)): GraphResult {
   const root = `${request.baseUrl}/${request.apiVersion}`;
   const entity = toGraphEntity(object);
   const selected = select === undefined ? '' : `(${select.join(',')})`;
   return {
     status: 200,
-    body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}${selected}/$entity`, ...(select === undefined ? entity : pick(entity, select)) },
+    body: { '@odata.context': `${root}/$metadata#${collection}${selected}/$entity`, ...(select === undefined ? entity : pick(entity, select)) },
   };
+}
+
+/**
+ * 200 with objects of any type, as POST /directoryObjects/getByIds answers
+ * (`#directoryObjects`, https://learn.microsoft.com/graph/api/directoryobject-getbyids); with
+ * $select, only those properties of each, named in the context as for a single object.
+ */
+export function directoryObjectsResult(request: AnonymousRequest, objects: readonly DirectoryObjectDocument[], select?: readonly string[]): GraphResult {
+  const root = `${request.baseUrl}/${request.apiVersion}`;
+  const selected = select === undefined ? '' : `(${select.join(',')})`;
+  const value = objects.map((object) => (select === undefined ? toGraphEntity(object) : pick(toGraphEntity(object), select)));
+  return { status: 200, body: { '@odata.context': `${root}/$metadata#directoryObjects${selected}`, value } };
 }
 
 /** 201 with the object and a Location header pointing at it. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { batchRequestSchema, batchResponseSchema } from '../batch/batchRequest';
-import { createGroupSchema, createUserSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
+import { createGroupSchema, createUserSchema, getByIdsSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
 import { errorCodes } from '../http/errors';
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
@@ -104,6 +104,7 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     User: annotate(open(toSwaggerSchema(z.object(userShape), 'output')), { '@odata.context': 'internal' }),
     Group: annotate(open(toSwaggerSchema(z.object(groupShape), 'output')), { '@odata.context': 'internal' }),
     DirectoryObject: annotate(open(toSwaggerSchema(z.object(directoryObjectShape), 'output')), {}),
+    DirectoryObjectIds: annotate(toSwaggerSchema(getByIdsSchema, 'input'), { ids: 'important', types: 'advanced' }),
     DirectoryObjectCollection: annotate(collection, { '@odata.context': 'internal', '@odata.nextLink': 'internal' }),
     GraphError: annotate(open(toSwaggerSchema(graphErrorSchema, 'output')), {}),
     Health: annotate(open(toSwaggerSchema(healthSchema, 'output')), {}),

@@ -14,6 +14,8 @@ const labelOverrides: Record<string, string> = {
   forceChangePasswordNextSignInWithMfa: 'Force Password Change with MFA',
   onPremisesNetBiosName: 'On-Premises NetBIOS Name',
   value: 'Directory Objects',
+  ids: 'Object IDs',
+  types: 'Object Types',
 };
 
 const descriptions: Record<string, string> = {
@@ -45,6 +47,9 @@ const descriptions: Record<string, string> = {
   createdDateTime: 'When the object was created.',
   deletedDateTime: 'When the object was deleted; always empty here.',
   value: 'The users and groups on this page.',
+  // POST /directoryObjects/getByIds.
+  ids: 'The object IDs (GUIDs) to look up, 1,000 at most; IDs that match nothing are left out.',
+  types: 'Only objects of these types: user, group or directoryObject (any case); every type when not given.',
   error: 'The error.',
   code: 'A stable error code, such as Request_ResourceNotFound.',
   message: 'What went wrong, for people.',

@@ -39,6 +39,15 @@ export const sharedParameters: Record<string, ParameterObject> = {
     description: 'The object ID (a GUID) of the member to remove.',
     'x-ms-summary': 'Member ID',
   },
+  objectId: {
+    name: 'objectId',
+    in: 'path',
+    required: true,
+    type: 'string',
+    ...singleEncoding,
+    description: 'The object ID (a GUID) of the user or group.',
+    'x-ms-summary': 'Object ID',
+  },
   top: {
     name: '$top',
     in: 'query',

@@ -34,6 +34,11 @@ const samples: Record<string, [method: string, path: string][]> = {
   ]),
   getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`].map((path) => ['GET', path]),
   getMe: [...v('me'), '/V1.0/ME', '/beta/me/'].map((path) => ['GET', path]),
+  // A GET of directoryObjects/getByIds is a non-GUID id here (400), as in Graph.
+  getDirectoryObject: [...v(`directoryObjects/${U}`), `/V1.0/DIRECTORYOBJECTS/${G}/`, '/v1.0/directoryObjects/getByIds', '/beta/directoryobjects/GETBYIDS/', '/v1.0/directoryObjects/$ref'].map(
+    (path) => ['GET', path],
+  ),
+  getDirectoryObjectsByIds: [...v('directoryObjects/getByIds'), '/V1.0/DirectoryObjects/GetByIds', '/beta/directoryobjects/getbyids/'].map((path) => ['POST', path]),
   listGroupRelations: [
     ...v(`groups/${G}/members`),
     ...v(`groups/${G}/owners`),
@@ -76,6 +81,10 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'GET', path: '/v1.0/me/joinedGroups/$ref', allow: ['POST'] },
   { method: 'POST', path: '/v1.0/me/memberOf', allow: ['GET'] },
   { method: 'GET', path: '/v1.0/$batch', allow: ['POST'] },
+  { method: 'POST', path: `/v1.0/directoryObjects/${U}`, allow: ['GET'] },
+  { method: 'DELETE', path: '/v1.0/directoryObjects/getByIds', allow: ['GET', 'POST'] },
+  { method: 'GET', path: '/v1.0/directoryObjects' },
+  { method: 'POST', path: `/v1.0/directoryObjects/${U}/getByIds` },
   { method: 'GET', path: '/v2.0/groups' },
   { method: 'GET', path: '/v1.0/nothingHere' },
   { method: 'DELETE', path: '/v1.0/groups', allow: ['POST'] },

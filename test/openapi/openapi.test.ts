@@ -372,6 +372,11 @@ const scenarios: Record<string, () => Promise<Call>> = {
   GetUser: async () => ({ path: `/v1.0/users/${(await service.createUser({ jobTitle: 'Engineer' })).id}` }),
   GetGroup: async () => ({ path: `/v1.0/groups/${(await service.createGroup({ description: 'Readers' })).id}` }),
   GetMe: async () => ({ path: '/v1.0/me', token: await asUser((await service.createUser()).id) }),
+  GetDirectoryObject: async () => ({ path: `/v1.0/directoryObjects/${(await service.createGroup({ description: 'Any type' })).id}` }),
+  GetDirectoryObjectsByIds: async () => {
+    const [user, group] = await Promise.all([service.createUser(), service.createGroup()]);
+    return { path: '/v1.0/directoryObjects/getByIds', body: { ids: [user.id, group.id, randomUUID()], types: ['user', 'group'] } };
+  },
   ListGroupMembers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members?$top=1` }),
   ListGroupMemberUsers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.user` }),
   ListGroupMemberGroups: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.group?$select=displayName` }),
@@ -419,6 +424,8 @@ const bodyRefusals: Record<string, () => Promise<Refusal>> = {
       unchanged: async () => expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: false, memberSide: false }),
     };
   },
+  // getByIds names no object in its path, and leaves unknown ids out: a non-GUID id is its refusal.
+  GetDirectoryObjectsByIds: async () => ({ call: { path: '/v1.0/directoryObjects/getByIds', body: { ids: [randomUUID(), 'not-a-guid'] } }, statuses: [400] }),
   CreateUser: async () => {
     const taken = await service.createUser();
     const id = randomUUID();
