@@ -12,7 +12,9 @@ import { getGroup, getMe, getUser } from './getObject';
 import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
+import { listGroups } from './listGroups';
 import { listGroupRelations, listMyRelations, listUserRelations } from './listRelations';
+import { listUsers } from './listUsers';
 import { createNotFound } from './notFound';
 import { removeMember } from './removeMember';
 
@@ -41,6 +43,8 @@ const routed: readonly HttpFunctionDefinition[] = [
   getMe,
   getDirectoryObject,
   getDirectoryObjectsByIds,
+  listUsers,
+  listGroups,
   listGroupRelations,
   listUserRelations,
   listMyRelations,

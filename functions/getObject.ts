@@ -1,5 +1,6 @@
 import { signedInUserId } from '../src/auth';
 import { permissions } from '../src/auth/permissions';
+import { answerDirectoryList } from '../src/directory/directoryLists';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { entityResult } from '../src/graph/entityResults';
 import { readObjectOptions } from '../src/graph/listing';
@@ -17,6 +18,8 @@ export const getUser: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readUsers,
     handle: async (request) => {
+      // GET /users/$count (SPEC 6): served here, as this route would capture it anyway (listUsers.ts).
+      if (request.request.params.userId?.toLowerCase() === '$count') return answerDirectoryList(request, 'user', true);
       const { select } = readObjectOptions(request);
       const { directory } = await getRepositories();
       const id = await resolveUserId(directory, request.caller.tenantId, request.request.params.userId ?? '');
@@ -46,6 +49,8 @@ export const getGroup: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readGroups,
     handle: async (request) => {
+      // GET /groups/$count (SPEC 6): served here, as this route would capture it anyway (listGroups.ts).
+      if (request.request.params.groupId?.toLowerCase() === '$count') return answerDirectoryList(request, 'group', true);
       const { select } = readObjectOptions(request);
       const { directory } = await getRepositories();
       const id = parseObjectId(request.request.params.groupId ?? '');

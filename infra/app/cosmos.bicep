@@ -32,10 +32,38 @@ param databaseName string
 // https://learn.microsoft.com/azure/cosmos-db/index-policy#include-exclude-strategy
 var containers = [
   {
-    // Users, groups and the userPrincipalName claims: the app only reads them by id and partition
-    // key (src/directory/directoryRepository.ts) and never queries them, so no path is indexed.
+    // Users, groups and the userPrincipalName claims are only read by id and partition key
+    // (src/directory/directoryRepository.ts). GET /users and /groups query the listing documents,
+    // one partition per tenant and type (src/directory/directoryListing.ts; test/infra checks this
+    // list against it), on pk and the properties SPEC 6 filters and sorts on; groupTypes is
+    // matched by element (ARRAY_CONTAINS), hence `[]`. The entity snapshot is not indexed.
     name: 'directory'
-    includedPaths: []
+    includedPaths: [
+      {
+        path: '/pk/?'
+      }
+      {
+        path: '/displayName/?'
+      }
+      {
+        path: '/mail/?'
+      }
+      {
+        path: '/mailNickname/?'
+      }
+      {
+        path: '/userPrincipalName/?'
+      }
+      {
+        path: '/securityEnabled/?'
+      }
+      {
+        path: '/mailEnabled/?'
+      }
+      {
+        path: '/groupTypes/[]/?'
+      }
+    ]
   }
   {
     // Membership edges. The queries (src/membership/membershipRepository.ts, reconciler.ts,

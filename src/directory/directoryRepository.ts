@@ -1,6 +1,7 @@
 import type { Container } from '@azure/cosmos';
 import { GraphError } from '../http/errors';
 import { PositiveCache } from '../store/positiveCache';
+import { DirectoryListing } from './directoryListing';
 import { objectPartitionKey, principalNamePartitionKey, type DirectoryObjectDocument, type PrincipalNameClaimDocument } from './directoryObjects';
 
 function isConflict(error: unknown): boolean {
@@ -27,8 +28,12 @@ const duplicateValue = (property: string) => new GraphError('Request_BadRequest'
  */
 export class DirectoryRepository {
   private readonly found = new PositiveCache<DirectoryObjectDocument>();
+  /** GET /users and /groups: one listing document per object (directoryListing.ts). */
+  readonly listing: DirectoryListing;
 
-  constructor(private readonly container: Container) {}
+  constructor(private readonly container: Container) {
+    this.listing = new DirectoryListing(container);
+  }
 
   async getObject(tenantId: string, objectId: string): Promise<DirectoryObjectDocument | undefined> {
     const partitionKey = objectPartitionKey(tenantId, objectId);
@@ -74,8 +79,36 @@ export class DirectoryRepository {
       if (isConflict(error)) throw duplicateValue('id');
       throw error;
     }
+    await this.addListing(user, async () => {
+      await this.container.item(user.id, user.pk).delete();
+      await this.container.item(claim.id, claim.pk).delete();
+    });
   }
 
+  /**
+   * Writes the object's listing document, after the object itself: a list must never show an
+   * object that does not exist (a listing written first would, until its object landed, or for
+   * good if the object's create then failed, and the list route could only tell by reading every
+   * object of the page). If the listing write fails and did not land (a store fault may hide a
+   * write that did), the object is taken back and the fault answered (503): the client retries a
+   * create that left nothing. Should the take-back fail too, the object stays, unlisted until a
+   * PATCH rewrites its listing: invisible to GET /users or /groups, never the reverse.
+   */
+  private async addListing(object: DirectoryObjectDocument, takeBack: () => Promise<void>): Promise<void> {
+    try {
+      await this.listing.add(object);
+    } catch (error) {
+      const landed = await this.listing.exists(object.tenantId, object.objectType, object.id).catch(() => false);
+      if (landed) return;
+      await takeBack().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates the group and then its listing document (addListing). The caller (directoryService
+   * createGroup) takes back the group's edges when this throws and the group is not there.
+   */
   async createGroup(group: DirectoryObjectDocument): Promise<void> {
     try {
       await this.container.items.create(group);
@@ -83,5 +116,8 @@ export class DirectoryRepository {
       if (isConflict(error)) throw duplicateValue('id');
       throw error;
     }
+    await this.addListing(group, async () => {
+      await this.container.item(group.id, group.pk).delete();
+    });
   }
 }

@@ -13,7 +13,7 @@ const objectOptions = new Set(['$select']);
  * is $top); an option the route does not support is a 400 naming it, never silently ignored
  * (SPEC section 6), $expand included.
  */
-function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>): Map<string, string> {
+export function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>): Map<string, string> {
   const query = new Map<string, string>();
   for (const [name, value] of request.request.query) {
     const option = name.toLowerCase();
@@ -25,7 +25,7 @@ function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>)
   return query;
 }
 
-function selectOf(query: ReadonlyMap<string, string>): string[] | undefined {
+export function selectOf(query: ReadonlyMap<string, string>): string[] | undefined {
   return query
     .get('$select')
     ?.split(',')
@@ -42,6 +42,21 @@ export function readObjectOptions(request: GraphRequest): { select?: readonly st
 /** $top, $skiptoken, $select and a type-cast segment, read from a list request. */
 export function readListOptions(request: GraphRequest): ListEdgesOptions & { select?: readonly string[] } {
   const query = readQueryOptions(request, listOptions);
+  const { top, continuationToken } = readPaging(query);
+  // microsoft.graph.user or, as the Kiota SDKs write it, graph.user.
+  const cast = request.request.params.cast?.toLowerCase().replace(/^microsoft\./, '');
+  const objectType: ObjectType | undefined = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
+  const select = selectOf(query);
+  return {
+    top,
+    ...(continuationToken === undefined ? {} : { continuationToken }),
+    ...(objectType === undefined ? {} : { objectType }),
+    ...(select === undefined ? {} : { select }),
+  };
+}
+
+/** $top (1–999, default 100) and $skiptoken (an opaque base64url continuation token) of a list. */
+export function readPaging(query: ReadonlyMap<string, string>): { top: number; continuationToken?: string } {
   const topText = query.get('$top');
   let top = defaultPageSize;
   if (topText !== undefined) {
@@ -57,31 +72,25 @@ export function readListOptions(request: GraphRequest): ListEdgesOptions & { sel
       throw graphErrors.invalidSkipToken();
     }
   }
-  // microsoft.graph.user or, as the Kiota SDKs write it, graph.user.
-  const cast = request.request.params.cast?.toLowerCase().replace(/^microsoft\./, '');
-  const objectType: ObjectType | undefined = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
-  const select = selectOf(query);
-  return {
-    top,
-    ...(continuationToken === undefined ? {} : { continuationToken }),
-    ...(objectType === undefined ? {} : { objectType }),
-    ...(select === undefined ? {} : { select }),
-  };
+  return { top, ...(continuationToken === undefined ? {} : { continuationToken }) };
 }
 
 /** A page of directory objects with @odata.context and, when there is more, @odata.nextLink. */
 export function pageResult(request: GraphRequest, page: EdgePage, select?: readonly string[]): GraphResult {
-  const url = new URL(request.request.url);
   const root = `${request.baseUrl}/${request.apiVersion}`;
   const value = page.edges.map((edge) => (select === undefined ? edge.far : pick(edge.far, select)));
   const body: Record<string, unknown> = { '@odata.context': `${root}/$metadata#directoryObjects`, value };
-  if (page.continuationToken !== undefined) {
-    const next = new URL(`${request.baseUrl}${url.pathname}`);
-    for (const [name, optionValue] of url.searchParams) if (name.toLowerCase() !== '$skiptoken') next.searchParams.append(name, optionValue);
-    next.searchParams.set('$skiptoken', Buffer.from(page.continuationToken, 'utf8').toString('base64url'));
-    body['@odata.nextLink'] = next.toString();
-  }
+  if (page.continuationToken !== undefined) body['@odata.nextLink'] = nextLinkOf(request, page.continuationToken);
   return { status: 200, body };
+}
+
+/** The request's own URL with every option kept and `$skiptoken` set to the opaque continuation. */
+export function nextLinkOf(request: GraphRequest, continuationToken: string): string {
+  const url = new URL(request.request.url);
+  const next = new URL(`${request.baseUrl}${url.pathname}`);
+  for (const [name, optionValue] of url.searchParams) if (name.toLowerCase() !== '$skiptoken') next.searchParams.append(name, optionValue);
+  next.searchParams.set('$skiptoken', Buffer.from(continuationToken, 'utf8').toString('base64url'));
+  return next.toString();
 }
 
 /** The selected properties of an entity, with its type and id, as lists and single objects answer $select. */

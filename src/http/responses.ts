@@ -21,6 +21,8 @@ export function standardHeaders(ids: RequestIds): Record<string, string> {
 export function toHttpResponse(result: GraphResult, ids: RequestIds): HttpResponseInit {
   const headers = { ...standardHeaders(ids), ...result.headers };
   if (result.body === undefined) return { status: result.status, headers };
+  // A text answer (the `/$count` segment's `text/plain` number) names its own Content-Type.
+  if (typeof result.body === 'string' && result.headers?.['Content-Type'] !== undefined) return { status: result.status, headers, body: result.body };
   return {
     status: result.status,
     headers: { ...headers, 'Content-Type': 'application/json' },

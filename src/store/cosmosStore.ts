@@ -7,14 +7,16 @@ export const containerNames = { directory: 'directory', memberships: 'membership
 export const partitionKeyPath = '/pk';
 
 /**
- * The only paths each container indexes: the ones queries filter on (the directory is only read
- * by id and partition key; memberships: a partition, optionally by far type; the reconciler's and
+ * The only paths each container indexes: the ones queries filter on (the directory: objects are
+ * read by id and partition key, and GET /users and /groups query the listing documents on the
+ * properties SPEC 6 filters and sorts on, src/directory/directoryListing.ts, groupTypes by array
+ * element; memberships: a partition, optionally by far type; the reconciler's and
  * the consistency check's scans by kind and tenant). Everything else, the far-object snapshots
  * included, is excluded, so writes pay no index RU for it. infra/app/cosmos.bicep declares the
  * same policy for Azure, and test/infra checks that both match the queries in src/.
  */
 export const indexedPaths: Readonly<Record<keyof typeof containerNames, readonly string[]>> = {
-  directory: [],
+  directory: ['/displayName/?', '/groupTypes/[]/?', '/mail/?', '/mailEnabled/?', '/mailNickname/?', '/pk/?', '/securityEnabled/?', '/userPrincipalName/?'],
   memberships: ['/farType/?', '/kind/?', '/pk/?', '/tenantId/?'],
 };
 

@@ -28,11 +28,22 @@ const samples: Record<string, [method: string, path: string][]> = {
   ].map((path) => ['POST', path]),
   createUser: [...v('users'), '/V1.0/USERS', '/beta/users/'].map((path) => ['POST', path]),
   createGroup: [...v('groups'), '/v1.0/Groups', '/beta/groups/'].map((path) => ['POST', path]),
-  getUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/v1.0/users/adele%40contoso.com', "/beta/users/o'neil%23x%5Ey@contoso.com", '/v1.0/users/me', '/v1.0/users/$ref'].map((path) => [
-    'GET',
-    path,
-  ]),
-  getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`].map((path) => ['GET', path]),
+  getUser: [
+    ...v(`users/${U}`),
+    '/v1.0/users/adele@contoso.com',
+    '/v1.0/users/adele%40contoso.com',
+    "/beta/users/o'neil%23x%5Ey@contoso.com",
+    '/v1.0/users/me',
+    '/v1.0/users/$ref',
+    '/v1.0/users/$count',
+    '/beta/USERS/%24COUNT',
+  ].map((path) => ['GET', path]),
+  getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`, '/v1.0/groups/$count', '/beta/groups/$Count/'].map(
+    (path) => ['GET', path],
+  ),
+  // GET /users/$count and /groups/$count are getUser's and getGroup's (functions/listUsers.ts says why).
+  listUsers: [...v('users'), '/V1.0/USERS', '/beta/users/'].map((path) => ['GET', path]),
+  listGroups: [...v('groups'), '/v1.0/Groups', '/beta/groups/'].map((path) => ['GET', path]),
   getMe: [...v('me'), '/V1.0/ME', '/beta/me/'].map((path) => ['GET', path]),
   // A GET of directoryObjects/getByIds is a non-GUID id here (400), as in Graph.
   getDirectoryObject: [...v(`directoryObjects/${U}`), `/V1.0/DIRECTORYOBJECTS/${G}/`, '/v1.0/directoryObjects/getByIds', '/beta/directoryobjects/GETBYIDS/', '/v1.0/directoryObjects/$ref'].map(
@@ -74,7 +85,7 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'POST', path: `/v1.0/groups/${G}`, allow: ['GET'] },
   { method: 'PATCH', path: `/v1.0/groups/${G}`, allow: ['GET'] },
   { method: 'DELETE', path: `/v1.0/users/${U}`, allow: ['GET'] },
-  { method: 'GET', path: '/v1.0/groups', allow: ['POST'] },
+  { method: 'PATCH', path: '/v1.0/users', allow: ['GET', 'POST'] },
   { method: 'HEAD', path: '/v1.0/me', allow: ['GET'] },
   { method: 'OPTIONS', path: '/health', allow: ['GET'] },
   { method: 'POST', path: `/v1.0/groups/${G}/members`, allow: ['GET'] },
@@ -87,7 +98,7 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'POST', path: `/v1.0/directoryObjects/${U}/getByIds` },
   { method: 'GET', path: '/v2.0/groups' },
   { method: 'GET', path: '/v1.0/nothingHere' },
-  { method: 'DELETE', path: '/v1.0/groups', allow: ['POST'] },
+  { method: 'DELETE', path: '/v1.0/groups', allow: ['GET', 'POST'] },
   { method: 'DELETE', path: `/v1.0/groups/${G}/owners/${U}/$ref` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/microsoft.graph.device` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/$ref/extra` },

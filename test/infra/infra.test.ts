@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appSettingNames } from '../../src/config/settings';
+import { listingIndexedPaths } from '../../src/directory/directoryListing';
 import { indexedPaths } from '../../src/store/cosmosStore';
 import { matching } from '../support/matchers';
 import { at, compileMainBicep, expression, findRepoRoot, flatten, jsonText, type FlatResource, type Json } from './armTemplate';
@@ -133,10 +134,12 @@ function listFiles(dir: string, suffix: string): string[] {
   });
 }
 
-function queriedPaths(): { paths: string[]; files: string[] } {
+function queriedPaths(under = 'src'): { paths: string[]; files: string[] } {
   const paths = new Set<string>();
   const files = new Set<string>();
-  for (const file of listFiles(path.join(repoRoot, 'src'), '.ts')) {
+  for (const file of listFiles(path.join(repoRoot, under), '.ts')) {
+    // The directory container's queries are read separately (below).
+    if (under === 'src' && file.startsWith(path.join(repoRoot, 'src', 'directory'))) continue;
     const source = fs.readFileSync(file, 'utf8');
     for (const m of source.matchAll(/"(SELECT\b[^"]*)"|'(SELECT\b[^']*)'|`(SELECT\b[^`]*)`/g)) {
       files.add(path.relative(repoRoot, file).split(path.sep).join('/'));
@@ -390,12 +393,17 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     });
     const partitionKey = { paths: ['/pk'], kind: 'Hash', version: 2 };
 
-    // Only the memberships container is queried; the directory is read by id and partition key.
     const queried = queriedPaths();
     expect(queried.files).toEqual(['src/membership/membershipRepository.ts', 'src/membership/reconciler.ts', 'src/tools/checkConsistency.ts']);
     expect(queried.paths).toEqual(['/farType/?', '/kind/?', '/pk/?', '/tenantId/?']);
+    // The directory is read by id and partition key, except the listing queries of GET /users and
+    // /groups, which build their WHERE clause from the columns listingIndexedPaths names.
+    const directoryQueries = queriedPaths('src/directory');
+    expect(directoryQueries.files).toEqual(['src/directory/directoryListing.ts']);
+    const directoryPaths = [...new Set([...directoryQueries.paths, ...listingIndexedPaths])].sort();
+    expect(directoryPaths).toEqual(['/displayName/?', '/groupTypes/[]/?', '/mail/?', '/mailEnabled/?', '/mailNickname/?', '/pk/?', '/securityEnabled/?', '/userPrincipalName/?']);
     // What the local host and tests create (ensureCosmosResources) indexes the same paths.
-    expect(indexedPaths).toEqual({ directory: [], memberships: queried.paths });
+    expect(indexedPaths).toEqual({ directory: directoryPaths, memberships: queried.paths });
 
     const memberships = containers["'memberships'"];
     const sortedPaths = (c: typeof memberships): unknown => ({
@@ -408,8 +416,8 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
           .map((p) => ({ path: p })),
       },
     });
-    expect({ directory: containers["'directory'"], memberships: sortedPaths(memberships) }).toEqual({
-      directory: { name: "'directory'", partitionKey, defaultTtl: -1, indexingPolicy: policy([]) },
+    expect({ directory: sortedPaths(containers["'directory'"]), memberships: sortedPaths(memberships) }).toEqual({
+      directory: { name: "'directory'", partitionKey, defaultTtl: -1, indexingPolicy: policy(directoryPaths) },
       memberships: { name: "'memberships'", partitionKey, defaultTtl: -1, indexingPolicy: policy(queried.paths) },
     });
   });
