@@ -19,7 +19,7 @@ export const listGroups: HttpFunctionDefinition = {
   }),
   openApi: [
     {
-      path: '/v1.0/users',
+      path: '/v1.0/groups',
       method: 'get',
       operationId: 'ListGroups',
       tag: 'Directory',
