@@ -143,6 +143,16 @@ export class DirectoryListing {
     }
   }
 
+  /** Deletes the object's listing document; true once it is gone (a 404 included). */
+  async remove(object: DirectoryObjectDocument): Promise<boolean> {
+    try {
+      await this.container.item(object.id, listingPartitionKey(object.tenantId, object.objectType)).delete();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 404) throw error;
+    }
+    return true;
+  }
+
   async exists(tenantId: string, objectType: ObjectType, objectId: string): Promise<boolean> {
     const { resource } = await this.container.item(objectId, listingPartitionKey(tenantId, objectType)).read<ListingDocument>();
     return resource !== undefined;

@@ -91,15 +91,18 @@ export class DirectoryRepository {
    * good if the object's create then failed, and the list route could only tell by reading every
    * object of the page). If the listing write fails and did not land (a store fault may hide a
    * write that did), the object is taken back and the fault answered (503): the client retries a
-   * create that left nothing. Should the take-back fail too, the object stays, unlisted until a
-   * PATCH rewrites its listing: invisible to GET /users or /groups, never the reverse.
+   * create that left nothing. When that read fails too, the listing is deleted before the object,
+   * and the object only once the listing is known gone. Should the take-back fail, the object
+   * stays, unlisted until a PATCH rewrites its listing: invisible to GET /users or /groups, never
+   * the reverse.
    */
   private async addListing(object: DirectoryObjectDocument, takeBack: () => Promise<void>): Promise<void> {
     try {
       await this.listing.add(object);
     } catch (error) {
-      const landed = await this.listing.exists(object.tenantId, object.objectType, object.id).catch(() => false);
-      if (landed) return;
+      const landed = await this.listing.exists(object.tenantId, object.objectType, object.id).catch(() => undefined);
+      if (landed === true) return;
+      if (landed === undefined && !(await this.listing.remove(object).catch(() => false))) throw error;
       await takeBack().catch(() => undefined);
       throw error;
     }

@@ -251,6 +251,13 @@ describe('GET /groups', () => {
     expect(failedGroup.headers.get('retry-after')).not.toBeNull();
     expect(await service.snapshotStore()).toEqual(before);
 
+    // The check whether the failed write landed fails too: the listing is deleted first, then the object.
+    const isListingRead = (request: ProxiedRequest) => request.method === 'GET' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|list|');
+    service.proxy.rule = (request) => (isListingWrite(request) || isListingRead(request) ? { kind: 'status', status: 503 } : undefined);
+    expect((await service.request('POST', '/v1.0/users', { body: userBody })).status).toBe(503);
+    expect((await service.request('POST', '/v1.0/groups', { token: creatorToken, body: groupBody })).status).toBe(503);
+    expect(await service.snapshotStore()).toEqual(before);
+
     service.proxy.rule = () => undefined;
     expect((await service.request('POST', '/v1.0/users', { body: userBody })).status).toBe(201);
     expect((await service.request('POST', '/v1.0/groups', { token: creatorToken, body: groupBody })).status).toBe(201);
