@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { httpFunctions } from '../../functions/catalog';
 import { TestService, roles, type TestResponse } from '../support/testService';
 import {
   FuzzFailure,
@@ -7,6 +8,8 @@ import {
   describeRequest,
   describeResponse,
   headerValueArb,
+  hostileKeyArb,
+  hostileValueArb,
   mutate,
   mutationArb,
   rawNonJsonArb,
@@ -370,11 +373,195 @@ const groupBodyArb = fc
     return base;
   });
 
-type BodyKind = 'ref' | 'user' | 'group';
+type BodyKind = 'ref' | 'user' | 'group' | 'batch' | 'getByIds';
+
+/** A deterministic GUID that names nothing in the store. */
+const strangerId = (index: number) => `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
+
+/** The ids a fuzzed batch uses: few, so that duplicates, self-references and cycles are common. */
+const batchIdArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom('1', '2', '3', 'a', 'A') },
+  { weight: 1, arbitrary: fc.constantFrom('', ' ', '__proto__', 'constructor', 'toString', 'İ', 'ı', '\u0000', '🙂') },
+  { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 20_000 }).map((length) => 'i'.repeat(length)) },
+  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant(['1']), fc.constant({ id: '1' })) },
+);
+
+/** Inner URLs: the catalogue's routes, ways out of the version, the batch itself, and junk. */
+function batchUrlArb(): fc.Arbitrary<unknown> {
+  const good = fc.constantFrom(
+    `/groups/${fx.security2}/members/$ref`,
+    `groups/${fx.security2}/members/$ref`,
+    `/groups/${fx.linksGroup}/members?$top=1`,
+    `/users/${fx.user.id}`,
+    `/directoryObjects/${fx.user2.id}`,
+    `/directoryObjects/${fx.security}?$select=id,displayName`,
+    '/directoryObjects/getByIds',
+    "/users?$filter=startswith(displayName,'F')",
+    '/groups?$top=2&$select=id',
+    '/users/$count',
+    `/groups/${fx.linksGroup}/members/graph.user`,
+    '/me',
+    '/users',
+    '/groups',
+    `/groups/${fx.security}/members/${fx.user.id}/$ref`,
+  );
+  const hostile = fc.constantFrom(
+    '$batch',
+    '/$batch',
+    '%24batch',
+    '/%24BATCH',
+    '/./$batch',
+    'groups/../$batch',
+    'groups/..%2f$batch',
+    '../beta/groups',
+    '../../v1.0/users',
+    '%2e%2e/beta/users',
+    '%2E%2E/%2E%2E/health',
+    '/..',
+    '..\\beta\\users',
+    '//evil.example/v1.0/users',
+    '\\\\evil.example\\users',
+    '///users',
+    'https://graph.microsoft.com/v1.0/users',
+    'http://localhost/v1.0/users',
+    'HTTPS://evil.example/x',
+    'javascript:alert(1)',
+    'mailto:a@b',
+    'data:,x',
+    '',
+    '/',
+    '?',
+    '#x',
+    '/users/%zz',
+    '/users/%',
+    '/users?$filter=((((',
+    '/openapi.json',
+    '/health',
+    '/users/%00',
+    '/groups/\u0000',
+    ' /users',
+    '/users?$top=0',
+  );
+  return fc.oneof(
+    { weight: 5, arbitrary: good },
+    { weight: 4, arbitrary: hostile },
+    { weight: 1, arbitrary: fc.webPath() },
+    { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 20_000 }).map((length) => `/users/${'u'.repeat(length)}`) },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant(['/users']), fc.constant({ url: '/users' })) },
+  );
+}
+
+const batchMethodArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('GET', 'POST', 'DELETE') },
+  { weight: 3, arbitrary: fc.constantFrom('get', 'Post', 'dElEtE', 'PATCH', 'PUT', 'post ', ' GET') },
+  { weight: 2, arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'PURGE', '', 'G E T', 'GET\n', 'ＧＥＴ', 'ge\u0074') },
+  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant(['GET'])) },
+);
+
+function batchHeadersArb(): fc.Arbitrary<unknown> {
+  const record = fc.record(
+    {
+      'Content-Type': fc.constantFrom('application/json', 'APPLICATION/JSON', 'text/plain', 'application/octet-stream', ''),
+      'content-type': fc.constantFrom('application/json', 'image/png'),
+      // A batch runs with its own token: an inner one must never count.
+      Authorization: fc.constantFrom('Bearer x', `Bearer ${tokens.noScopes ?? ''}`, `Bearer ${tokens.otherTenant ?? ''}`, `Bearer ${tokens.admin ?? ''}`, '', 'Basic YTpi'),
+      'client-request-id': headerValueArb,
+      'Content-Length': fc.constantFrom('0', '99999999', '-1', 'x'),
+      Host: fc.constantFrom('evil.example', ''),
+      'X-Forwarded-Host': fc.constantFrom('a:b', '[', 'evil.example'),
+      ConsistencyLevel: fc.constantFrom('eventual', 'EVENTUAL', 'strong'),
+    },
+    { requiredKeys: [] },
+  );
+  return fc.oneof(
+    { weight: 6, arbitrary: record },
+    { weight: 1, arbitrary: hostileValueArb(fx.ids) },
+    { weight: 1, arbitrary: fc.dictionary(hostileKeyArb, fc.string({ maxLength: 10 }), { maxKeys: 3 }) },
+  );
+}
+
+function batchInnerBodyArb(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...referenceBases()) },
+    { weight: 1, arbitrary: groupBodyArb },
+    { weight: 1, arbitrary: userBodyArb },
+    { weight: 1, arbitrary: getByIdsBodyArb() },
+    // A batch as the body of an inner request (to $batch or elsewhere): nesting.
+    { weight: 1, arbitrary: fc.constant({ requests: [{ id: '1', method: 'POST', url: '/$batch', headers: { 'Content-Type': 'application/json' }, body: { requests: [] } }] }) },
+    { weight: 1, arbitrary: fc.constantFrom('eyJhIjoxfQ==', '!!!not base64', '', 'AAAA') },
+    { weight: 2, arbitrary: hostileValueArb(fx.ids) },
+  );
+}
+
+function batchStepArb(): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record(
+    {
+      id: batchIdArb,
+      method: batchMethodArb,
+      url: batchUrlArb(),
+      headers: batchHeadersArb(),
+      body: batchInnerBodyArb(),
+      dependsOn: fc.oneof({ weight: 5, arbitrary: fc.array(fc.constantFrom('1', '2', '3', 'a', 'A', 'missing', ''), { maxLength: 3 }) }, { weight: 1, arbitrary: hostileValueArb(fx.ids) }),
+    },
+    { requiredKeys: ['id', 'method', 'url'] },
+  );
+}
+
+/** A $batch body: 0 to 21 requests (20 is the limit), with odd ids, urls, methods, headers and bodies. */
+function batchBodyArb(): fc.Arbitrary<unknown> {
+  const step = batchStepArb();
+  const requests = fc.oneof(
+    { weight: 6, arbitrary: fc.array(step, { maxLength: 4 }) },
+    { weight: 1, arbitrary: fc.array(step, { minLength: 19, maxLength: 21 }) },
+    // 20 or 21 valid GETs: the limit exactly, and one over it.
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(20, 21).map((count) => Array.from({ length: count }, (_, index) => ({ id: String(index + 1), method: 'GET', url: `/users/${fx.user.id}` }))),
+    },
+    // A chain of dependencies, some self-referencing or pointing forward (a cycle when followed).
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 6 })
+        .map((targets) => targets.map((target, index) => ({ id: String(index + 1), method: 'GET', url: '/me', dependsOn: [String(target + 1)] }))),
+    },
+  );
+  return fc.oneof(
+    { weight: 8, arbitrary: requests.map((list) => ({ requests: list })) },
+    { weight: 1, arbitrary: hostileValueArb(fx.ids).map((value) => ({ requests: value })) },
+    { weight: 1, arbitrary: fc.constant({ requests: Array.from({ length: 10_000 }, () => ({})) }) },
+  );
+}
+
+/** A getByIds body: ids and types of the right and wrong types, 1,000 and 1,001 ids, duplicates, non-GUIDs. */
+function getByIdsBodyArb(): fc.Arbitrary<unknown> {
+  const idArb = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...fx.ids) },
+    { weight: 2, arbitrary: fc.constantFrom(...fx.ids).map((id) => id.toUpperCase()) },
+    { weight: 3, arbitrary: fc.uuid() },
+    { weight: 2, arbitrary: fc.constantFrom('', 'x', 'not-a-guid', '{00000000-0000-0000-0000-000000000000}', '00000000000000000000000000000000', '__proto__', '%zz', fx.upns[0] ?? 'a@b', '\u0000') },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant([fx.user.id]), fc.constant({ id: fx.user.id })) },
+  );
+  const typeArb = fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom('user', 'group', 'User', 'GROUP', 'directoryObject', 'device', 'servicePrincipal') },
+    { weight: 2, arbitrary: fc.constantFrom('', 'users', 'microsoft.graph.user', '#microsoft.graph.group', '__proto__', 'constructor', 'toString', 'İ') },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant(['user'])) },
+  );
+  const idsArb = fc.oneof(
+    { weight: 6, arbitrary: fc.array(idArb, { maxLength: 8 }) },
+    { weight: 1, arbitrary: fc.constantFrom(1000, 1001).map((count) => Array.from({ length: count }, (_, index) => (index % 10 === 0 ? fx.ids[index % fx.ids.length]! : strangerId(index)))) },
+    { weight: 1, arbitrary: fc.constant(Array.from({ length: 1000 }, () => fx.user.id)) },
+    { weight: 1, arbitrary: hostileValueArb(fx.ids) },
+  );
+  const typesArb = fc.oneof({ weight: 4, arbitrary: fc.array(typeArb, { maxLength: 4 }) }, { weight: 1, arbitrary: hostileValueArb(fx.ids) });
+  return fc.record({ ids: idsArb, types: typesArb }, { requiredKeys: [] });
+}
 
 /** A body as text: a mutated valid body most of the time, else raw text or a deeply nested one. */
 function bodyTextArb(kind: BodyKind): fc.Arbitrary<string> {
-  const baseArb: fc.Arbitrary<unknown> = kind === 'ref' ? fc.constantFrom(...referenceBases()) : kind === 'user' ? userBodyArb : groupBodyArb;
+  const baseArb: fc.Arbitrary<unknown> =
+    kind === 'ref' ? fc.constantFrom(...referenceBases()) : kind === 'user' ? userBodyArb : kind === 'group' ? groupBodyArb : kind === 'batch' ? batchBodyArb() : getByIdsBodyArb();
   const mutated = fc.tuple(baseArb, fc.array(mutationArb(fx.ids), { maxLength: 4 })).map(([base, mutations]) => JSON.stringify(mutate(base, mutations)) ?? 'null');
   // A valid body with one more, very deep property (built as text: the test's own stringify would overflow).
   const deep = fc.tuple(baseArb, fc.integer({ min: 2_000, max: 200_000 }), fc.constantFrom('[', '{"a":')).map(([base, depth, opener]) => {
@@ -476,6 +663,38 @@ const routeShapes: readonly RouteShape[] = [
     caller: 'admin',
     path: () => join(versionArb, literal('groups'), groupIdArb(), literal('members'), anyIdArb(), refArb),
   },
+  {
+    name: 'getDirectoryObject',
+    method: 'GET',
+    caller: 'admin',
+    path: () =>
+      fc
+        .tuple(
+          join(versionArb, literal('directoryObjects'), fc.oneof(anyIdArb(), fc.constantFrom('getByIds', 'GETBYIDS', 'getByIds()'))),
+          fc.constantFrom('', '', '?$select=id', '?$select=displayName,mail'),
+        )
+        .map(([path, query]) => `${path}${query}`),
+  },
+  {
+    name: 'getDirectoryObjectsByIds',
+    method: 'POST',
+    body: 'getByIds',
+    caller: 'admin',
+    path: () => fc.tuple(join(versionArb, literal('directoryObjects'), literal('getByIds')), fc.constantFrom('', '', '?$select=id,displayName', '?$top=1')).map(([path, query]) => `${path}${query}`),
+  },
+  {
+    name: 'listUsers',
+    method: 'GET',
+    caller: 'admin',
+    path: () => join(versionArb, literal('users'), fc.constantFrom('', '', '', '$count', 'graph.user', 'microsoft.graph.user')),
+  },
+  {
+    name: 'listGroups',
+    method: 'GET',
+    caller: 'admin',
+    path: () => join(versionArb, literal('groups'), fc.constantFrom('', '', '', '$count', 'graph.group', 'microsoft.graph.group')),
+  },
+  { name: 'batch', method: 'POST', body: 'batch', caller: 'admin', path: () => join(versionArb, fc.constantFrom('$batch', '%24batch', '$BATCH', '$batch/', '$batch/x')) },
   { name: 'getOpenApi', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/openapi.json', '/OPENAPI.JSON', '/openapi.json/', '/v1.0/openapi.json') },
   { name: 'getHealth', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/health', '/HEALTH', '/health/', '/health/x', '/v1.0/health') },
   {
@@ -567,6 +786,16 @@ function cleanPath(shape: RouteShape): string {
       return '/v1.0/me/joinedGroups';
     case 'removeMember':
       return `/v1.0/groups/${fx.linksGroup}/members/${fx.user.id}/$ref`;
+    case 'getDirectoryObject':
+      return `/v1.0/directoryObjects/${fx.user.id}`;
+    case 'getDirectoryObjectsByIds':
+      return '/v1.0/directoryObjects/getByIds';
+    case 'listUsers':
+      return '/v1.0/users?$top=1';
+    case 'listGroups':
+      return '/v1.0/groups?$top=1';
+    case 'batch':
+      return '/v1.0/$batch';
     default:
       throw new Error(`no clean path for ${shape.name}`);
   }
@@ -575,6 +804,8 @@ function cleanPath(shape: RouteShape): string {
 function cleanBody(kind: BodyKind): unknown {
   if (kind === 'ref') return { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${fx.roleAssignable}` };
   if (kind === 'user') return { displayName: 'Never', userPrincipalName: 'never.created@contoso.example' };
+  if (kind === 'getByIds') return { ids: [fx.user.id, fx.security] };
+  if (kind === 'batch') return { requests: [{ id: '1', method: 'GET', url: `/users/${fx.user.id}` }] };
   return { displayName: 'Never', mailNickname: 'never', mailEnabled: false, securityEnabled: true };
 }
 
@@ -611,7 +842,10 @@ async function exercise(request: FuzzRequest, extraCheck?: (response: TestRespon
   }
   const problems = responseViolations(request, response);
   if (extraCheck !== undefined) problems.push(...extraCheck(response));
-  const mustNotWrite = (response.status >= 400 && response.status < 500) || readOnlyMethods.has(request.method.toUpperCase());
+  const inner = isBatch(request) && response.status === 200 ? batchViolations(request, response) : undefined;
+  if (inner !== undefined) problems.push(...inner.problems);
+  const mustNotWrite =
+    (response.status >= 400 && response.status < 500) || readOnlyMethods.has(request.method.toUpperCase()) || /\/directoryObjects\/getByIds/i.test(request.path) || inner?.allRefused === true;
   if (mustNotWrite) {
     const { added, removed } = storeDifference(before, await service.snapshotStore());
     if (added.length > 0 || removed.length > 0) {
@@ -622,6 +856,43 @@ async function exercise(request: FuzzRequest, extraCheck?: (response: TestRespon
     throw new FuzzFailure(`${problems.map((problem) => `- ${problem}`).join('\n')}\nrequest: ${describeRequest(request)}\nresponse: ${describeResponse(response)}${serviceErrorLog(logMark)}`);
   }
   return response;
+}
+
+function isBatch(request: FuzzRequest): boolean {
+  return request.method.toUpperCase() === 'POST' && /^\/(v1\.0|beta)\/(\$|%24)batch(\?|$)/i.test(request.path);
+}
+
+/**
+ * A batch that answered 200: one answer per request, in order, each with the id it was given and
+ * a status that is no 5xx (no store fault is injected), an error body in the Graph envelope. When
+ * every inner request was refused, nothing may have been written.
+ */
+function batchViolations(request: FuzzRequest, response: TestResponse): { problems: string[]; allRefused: boolean } {
+  const problems: string[] = [];
+  const responses = (response.json as { responses?: unknown } | undefined)?.responses;
+  if (!Array.isArray(responses)) return { problems: ['a 200 to $batch without a responses array'], allRefused: false };
+  let sent: unknown[] | undefined;
+  try {
+    sent = (JSON.parse(request.rawBody ?? '') as { requests?: unknown[] }).requests;
+  } catch {
+    sent = undefined;
+  }
+  if (!Array.isArray(sent)) problems.push('a 200 to a $batch body without a requests array');
+  else if (sent.length !== responses.length) problems.push(`${sent.length} requests but ${responses.length} responses`);
+  let allRefused = true;
+  responses.forEach((item: unknown, index) => {
+    const answer = item as { id?: unknown; status?: unknown; body?: { error?: { code?: unknown } } };
+    const expectedId = (sent?.[index] as { id?: unknown } | undefined)?.id;
+    if (answer.id !== expectedId) problems.push(`response ${index} has id ${JSON.stringify(answer.id)}, its request ${JSON.stringify(expectedId)}`);
+    if (typeof answer.status !== 'number' || !Number.isInteger(answer.status)) return void problems.push(`response ${index} has status ${JSON.stringify(answer.status)}`);
+    if (answer.status >= 500) problems.push(`inner response ${index} is a ${answer.status}: ${clip(JSON.stringify(answer.body ?? null), 400)}`);
+    if (answer.status < 400) allRefused = false;
+    else if (answer.status !== 404 || answer.body !== undefined) {
+      const code = answer.body?.error?.code;
+      if (typeof code !== 'string') problems.push(`inner error ${index} (${answer.status}) without a Graph envelope`);
+    }
+  });
+  return { problems, allRefused };
 }
 
 // Lazily built: the arbitraries need the fixtures.
@@ -1082,5 +1353,369 @@ describe('regressions found by fuzzing', () => {
   it('a path that starts with "//" gets a Graph answer from the host, not a bare 500 without request-id', async () => {
     await exercise({ method: 'GET', path: '//v1.0/groups', headers: {}, token: 'admin', aim: 'regression' }, expectStatus(404));
     await exercise({ method: 'GET', path: '////', headers: {}, token: 'admin', aim: 'regression' }, expectStatus(404));
+  });
+});
+
+describe('GET /users and /groups: $filter, $orderby, $search, $select, $top, $count from a grammar', () => {
+  type Case = { readonly text: string; readonly valid: boolean | undefined };
+  const eqProperties = { user: ['id', 'displayName', 'mail', 'mailNickname', 'userPrincipalName'], group: ['id', 'displayName', 'mail', 'mailNickname'] } as const;
+  const startsWithProperties = { user: ['displayName', 'mail', 'userPrincipalName', 'mailNickname'], group: ['displayName', 'mail', 'mailNickname'] } as const;
+  const caseOf = (name: string) => fc.constantFrom(name, name.toLowerCase(), name.toUpperCase());
+  /** A string literal as OData writes it: quotes doubled. */
+  const quoted = (text: string) => `'${text.replace(/'/g, "''")}'`;
+  const literalTextArb = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('Fuzz', 'F', '', "O'Brien", "''", "'", 'a b', 'fz1@contoso.example', 'Ω', '🙂', '%', '%25', '\\', '"', 'İ', 'ß', '\u202e', 'and', 'or', ')', '(') },
+    { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
+    { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 10 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 500, max: 3_000 }).map((length) => 'l'.repeat(length)) },
+  );
+
+  function clauseArb(type: 'user' | 'group'): fc.Arbitrary<string> {
+    const eq = fc.tuple(fc.constantFrom(...eqProperties[type]).chain(caseOf), literalTextArb).map(([property, value]) => `${property} eq ${quoted(value)}`);
+    const id = fc.tuple(caseOf('id'), fc.oneof(fc.constantFrom(...fx.ids), fc.uuid()), fc.boolean()).map(([property, value, bare]) => `${property} eq ${bare ? value : quoted(value)}`);
+    const starts = fc.tuple(fc.constantFrom(...startsWithProperties[type]).chain(caseOf), literalTextArb).map(([property, value]) => `startswith(${property},${quoted(value)})`);
+    if (type === 'user') return fc.oneof(eq, id, starts);
+    const bool = fc.tuple(fc.constantFrom('securityEnabled', 'mailEnabled', 'MAILENABLED'), fc.boolean()).map(([property, value]) => `${property} eq ${value}`);
+    const any = fc
+      .tuple(caseOf('groupTypes'), fc.constantFrom('c', 'x'), fc.constantFrom('Unified', 'DynamicMembership', "it''s", ''))
+      .map(([property, variable, value]) => `${property}/any(${variable}:${variable} eq '${value}')`);
+    return fc.oneof(eq, id, starts, bool, any);
+  }
+
+  /** A valid filter: up to 8 clauses joined by and/or, some parenthesized. */
+  function validFilterArb(type: 'user' | 'group'): fc.Arbitrary<string> {
+    const { tree } = fc.letrec<{ tree: string }>((tie) => ({
+      tree: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        clauseArb(type),
+        fc.tuple(tie('tree'), fc.constantFrom(' and ', ' or ', '  and\t'), tie('tree')).map(([left, operator, right]) => `${left}${operator}${right}`),
+        tie('tree').map((inner) => `(${inner})`),
+      ),
+    }));
+    // Never more than 50 clauses (the parser's cap): each clause has one 'eq' or one 'startswith('.
+    return tree.filter((text) => (text.match(/ eq |startswith\(/g) ?? []).length <= 50 && text.length < 6_000);
+  }
+
+  /** Mutated filters: each certainly invalid (false) or of unknown fate (undefined). */
+  function mutatedFilterArb(type: 'user' | 'group'): fc.Arbitrary<Case> {
+    const valid = validFilterArb(type);
+    return fc.oneof(
+      valid.map((text) => ({ text: `(${text}`, valid: false })),
+      valid.map((text) => ({ text: `${text})`, valid: false })),
+      fc.integer({ min: 40, max: 10_000 }).map((depth) => ({ text: `${'('.repeat(depth)}displayName eq 'x'${')'.repeat(depth)}`, valid: false })),
+      fc.integer({ min: 1, max: 10_000 }).map((depth) => ({ text: '('.repeat(depth), valid: false })),
+      fc.integer({ min: 1, max: 20 }).map((depth) => ({ text: `${'('.repeat(depth)}displayName eq 'x'${')'.repeat(depth)}`, valid: true })),
+      fc.integer({ min: 51, max: 400 }).map((count) => ({ text: Array.from({ length: count }, () => "mail eq 'a'").join(' or '), valid: false })),
+      fc
+        .constantFrom(
+          "displayName eq 'x",
+          "displayName eq x'",
+          "displayName eq '''",
+          'displayName eq',
+          'eq',
+          'and',
+          "displayName eq 'a' and",
+          "displayName eq 'a' or or mail eq 'b'",
+          "displayName EQ 'a'",
+          "displayName ne 'a'",
+          "displayName gt 'a'",
+          "displayName in ('a','b')",
+          "endswith(mail,'a')",
+          "contains(displayName,'a')",
+          "STARTSWITH(displayName,'a')",
+          "startswith(displayName 'a')",
+          'startswith(displayName,a)',
+          "startswith(displayName,'a'",
+          "startswith(,'a')",
+          "unknownProperty eq 'a'",
+          "passwordProfile eq 'a'",
+          "__proto__ eq 'a'",
+          "constructor eq 'a'",
+          "toString eq 'a'",
+          'displayName eq null',
+          'displayName eq 1',
+          "id eq 'not-a-guid' or id eq not-a-guid",
+          'accountEnabled eq true',
+          "groupTypes/all(c:c eq 'Unified')",
+          "groupTypes/any(c:d eq 'Unified')",
+          "groupTypes/any(c:c ne 'Unified')",
+          "groupTypes/any(c:c eq 'Unified'",
+          "securityEnabled eq 'true'",
+          "displayName eq 'a' ; drop",
+          "displayName eq 'a' -- x",
+          'displayName eq "a"',
+          "displayName eq 'a' && mail eq 'b'",
+          '()',
+          '(())',
+          ')(',
+          ',',
+          ':',
+          '/',
+          ' ',
+          '',
+          '\u0000',
+          "displayName eq 'a'\u0000",
+          "ñ eq 'a'",
+          "displayName eq 'a' or (mail eq 'b'",
+          '%27x%27',
+          "displayName%20eq%20'a'",
+        )
+        .map((text) => ({ text, valid: text === "id eq 'not-a-guid' or id eq not-a-guid" || text.startsWith('ñ') ? false : undefined })),
+      fc.tuple(valid, fc.nat(), fc.constantFrom("'", '(', ')', ',', ' ', '/', ':', 'x', '\u00e9', '%', '"')).map(([text, at, char]) => {
+        const index = at % Math.max(1, text.length);
+        return { text: `${text.slice(0, index)}${char}${text.slice(index)}`, valid: undefined };
+      }),
+      fc.string({ maxLength: 40 }).map((text) => ({ text, valid: undefined })),
+    );
+  }
+
+  function filterCaseArb(type: 'user' | 'group'): fc.Arbitrary<Case> {
+    return fc.oneof({ weight: 3, arbitrary: validFilterArb(type).map((text) => ({ text, valid: true })) }, { weight: 4, arbitrary: mutatedFilterArb(type) });
+  }
+
+  const orderByArb: fc.Arbitrary<Case> = fc.oneof(
+    fc.constantFrom('displayName', 'displayName asc', 'displayName desc', 'DISPLAYNAME DESC', ' displayName ').map((text) => ({ text, valid: true })),
+    fc.constantFrom('mail', 'displayName up', 'displayName,mail', '', 'displayName asc desc', 'id desc', '__proto__', "displayName'", '(displayName)').map((text) => ({ text, valid: false })),
+    fc.string({ maxLength: 20 }).map((text) => ({ text, valid: undefined })),
+  );
+  const searchArb: fc.Arbitrary<Case> = fc.oneof(
+    fc
+      .tuple(
+        fc.constantFrom('displayName', 'DISPLAYNAME'),
+        literalTextArb.filter((text) => !text.includes('"') && text.length < 200),
+      )
+      .map(([property, text]) => ({ text: `"${property}:${text}"`, valid: true })),
+    fc.constantFrom('displayName:x', '"mail:x"', '"displayName"', '""', '', '"', '"displayName:x" OR "displayName:y"', "'displayName:x'").map((text) => ({ text, valid: false })),
+    fc.integer({ min: 300, max: 5_000 }).map((length) => ({ text: `"displayName:${'s'.repeat(length)}"`, valid: false })),
+    fc.string({ maxLength: 30 }).map((text) => ({ text, valid: undefined })),
+  );
+  const selectListArb: fc.Arbitrary<Case> = fc.oneof(
+    fc.array(fc.constantFrom('id', 'displayName', 'mail', 'mailNickname'), { minLength: 1, maxLength: 4 }).map((names) => ({ text: names.join(','), valid: true })),
+    fc
+      .constantFrom('', ',', 'id,', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '*', 'id,*', 'passwordProfile', 'members', 'id/displayName', '(id)', 'id eq 1')
+      .map((text) => ({ text, valid: undefined })),
+    fc.string({ maxLength: 20 }).map((text) => ({ text, valid: undefined })),
+    fc.integer({ min: 1_000, max: 8_000 }).map((length) => ({ text: `id,${'s'.repeat(length)}`, valid: undefined })),
+  );
+  const countArb: fc.Arbitrary<Case> = fc.oneof(
+    fc.constantFrom('true', 'false', 'TRUE', 'False').map((text) => ({ text, valid: true })),
+    fc.constantFrom('', '1', 'yes', 'true ', 'null', '%00').map((text) => ({ text, valid: false })),
+  );
+  const topArb: fc.Arbitrary<Case> = fc.oneof(
+    fc.integer({ min: 1, max: 999 }).map((top) => ({ text: String(top), valid: true })),
+    fc.constantFrom('0', '-1', '1000', '', 'x', '1.5', '1e2', '99999999999999999999').map((text) => ({ text, valid: false })),
+  );
+
+  /** How a value travels: percent-encoded as a client encodes it, encoded twice, or only where it must. */
+  function encodeValue(text: string, how: 'component' | 'twice' | 'light'): string {
+    if (how === 'component') return encodeLoosely(text);
+    if (how === 'twice') return encodeLoosely(encodeLoosely(text));
+    return encodeLoosely(text).replace(/%20/g, '+').replace(/%27/g, "'").replace(/%2C/gi, ',').replace(/%3A/gi, ':').replace(/%2F/gi, '/');
+  }
+
+  it('every combination answers 200 or 400 (never 5xx, never a write), valid ones 200, certainly invalid ones 400', async () => {
+    const property = fc.asyncProperty(
+      fc.constantFrom('user' as const, 'group' as const).chain((type) => fc.tuple(fc.constant(type), fc.option(filterCaseArb(type), { freq: 4, nil: undefined }))),
+      fc.record({ $orderby: orderByArb, $search: searchArb, $select: selectListArb, $count: countArb, $top: topArb }, { requiredKeys: [] }),
+      fc.boolean(),
+      fc.constantFrom('component' as const, 'twice' as const, 'light' as const),
+      fc.constantFrom('', '', '/$count'),
+      async ([type, filter], options, eventual, encoding, segment) => {
+        const cases: [string, Case][] = Object.entries(options);
+        if (filter !== undefined) cases.push(['$filter', filter]);
+        const query = cases.map(([name, value]) => `${name}=${encodeValue(value.text, encoding)}`).join('&');
+        const path = `/v1.0/${type}s${segment}${query === '' ? '' : `?${query}`}`;
+        const request: FuzzRequest = { method: 'GET', path, headers: eventual ? { ConsistencyLevel: 'eventual' } : {}, token: 'admin', aim: `list ${type}s (query grammar)` };
+        // Twice-encoded text is read as the once-encoded text: its validity is not known.
+        const validities = encoding === 'twice' ? cases.map(([, value]) => (value.valid === true && !/[%]/.test(encodeLoosely(value.text)) ? true : undefined)) : cases.map(([, value]) => value.valid);
+        const needsEventual = segment !== '' || cases.some(([name, value]) => ['$orderby', '$search'].includes(name) || (name === '$count' && value.text.toLowerCase() === 'true'));
+        await exercise(request, (response) => {
+          if (response.status !== 200 && response.status !== 400) return [`expected 200 or 400, got ${response.status}`];
+          if (validities.includes(false) && response.status !== 400) return [`a certainly invalid option (${JSON.stringify(cases)}) answered ${response.status}`];
+          // What /$count makes of $top or $select is not SPEC's to say.
+          const countSegmentOnly = segment === '' || cases.every(([name]) => ['$filter', '$search'].includes(name));
+          if (validities.every((valid) => valid === true) && countSegmentOnly && (eventual || !needsEventual) && response.status !== 200) {
+            return [`valid options answered ${response.status}: ${response.json?.error?.message ?? ''}`];
+          }
+          return [];
+        });
+      },
+    );
+    await assertProperty('directory query grammar', property, 250);
+  }, 180_000);
+
+  it('a filter nested 10,000 levels deep, or 20,000 characters of parentheses, is 400, not a stack overflow', async () => {
+    for (const type of ['users', 'groups']) {
+      for (const filter of [
+        `${'('.repeat(10_000)}displayName eq 'x'${')'.repeat(10_000)}`,
+        '('.repeat(20_000),
+        ')'.repeat(20_000),
+        // Quotes travel as %27 (three characters), within the host's 32 KiB of request line and headers.
+        "'".repeat(8_001),
+        `displayName eq '${"''".repeat(4_000)}'`,
+      ]) {
+        await exercise({ method: 'GET', path: `/v1.0/${type}?$filter=${encodeURIComponent(filter)}`, headers: {}, token: 'admin', aim: 'deep filter' }, (response) =>
+          response.status === 400 || (filter.startsWith('displayName') && response.status === 200) ? [] : [`expected 400, got ${response.status}`],
+        );
+      }
+    }
+  }, 60_000);
+});
+
+describe('POST /$batch with hostile bodies', () => {
+  /** What parseBatch must refuse as a whole, known from the body alone (undefined: not certain). */
+  function certainlyRefused(body: unknown): boolean | undefined {
+    const requests = (body as { requests?: unknown } | null)?.requests;
+    if (!Array.isArray(requests)) return true;
+    if (requests.length > 20 || requests.length === 0) return true;
+    const seen = new Set<string>();
+    for (const entry of requests as Record<string, unknown>[]) {
+      if (typeof entry?.id !== 'string' || typeof entry.url !== 'string' || typeof entry.method !== 'string') return true;
+      const id = entry.id.toLowerCase();
+      const dependsOn = entry.dependsOn;
+      // A self-reference, a forward reference or an unknown id: no cycle can ever run.
+      if (Array.isArray(dependsOn) && dependsOn.some((dependency) => typeof dependency === 'string' && !seen.has(dependency.toLowerCase()))) return true;
+      if (seen.has(id)) return true;
+      seen.add(id);
+      if (/^(?:[a-z][a-z\d+.-]*:|[/\\]{2})/i.test(entry.url) || /\$batch|%24batch/i.test(entry.url) || /^(\.\.|%2e%2e)/i.test(entry.url.replace(/^\//, ''))) return true;
+    }
+    return undefined;
+  }
+
+  it('a batch is 200 with one non-5xx answer per request, or 400 and nothing written; an inner token never counts', async () => {
+    const property = fc.asyncProperty(batchBodyArb(), fc.constantFrom('admin', 'admin', 'readOnlyApp', 'noScopes'), async (body, token) => {
+      const request: FuzzRequest = { method: 'POST', path: '/v1.0/$batch', headers: { 'Content-Type': 'application/json' }, rawBody: JSON.stringify(body), token, aim: 'batch (hostile body)' };
+      await exercise(request, (response) => {
+        if (response.status !== 200 && response.status !== 400) return [`expected 200 or 400, got ${response.status}`];
+        if (certainlyRefused(body) === true && response.status !== 400) return [`a batch Graph refuses as a whole answered ${response.status}`];
+        if (response.status !== 200 || token === 'admin') return [];
+        // With a weak outer token, an inner admin token must not make a write succeed.
+        const responses = (response.json as { responses?: { status: number }[] } | undefined)?.responses ?? [];
+        const requests = (body as { requests: { method?: unknown }[] }).requests;
+        return responses.flatMap((answer, index) =>
+          answer.status < 300 && typeof requests[index]?.method === 'string' && requests[index].method.toUpperCase() !== 'GET'
+            ? [`inner write ${index} succeeded (${answer.status}) under a ${token} token`]
+            : [],
+        );
+      });
+    });
+    await assertProperty('batch bodies', property, 120);
+  }, 180_000);
+
+  it.each([
+    ['self-reference', { requests: [{ id: '1', method: 'GET', url: '/me', dependsOn: ['1'] }] }],
+    [
+      'a cycle',
+      {
+        requests: [
+          { id: '1', method: 'GET', url: '/me', dependsOn: ['2'] },
+          { id: '2', method: 'GET', url: '/me', dependsOn: ['1'] },
+        ],
+      },
+    ],
+    ['a batch in a batch', { requests: [{ id: '1', method: 'POST', url: '/$batch', headers: { 'Content-Type': 'application/json' }, body: { requests: [] } }] }],
+    ['%2e%2e out of the version', { requests: [{ id: '1', method: 'GET', url: '/%2e%2e/beta/users' }] }],
+    ['//host', { requests: [{ id: '1', method: 'GET', url: '//evil.example/v1.0/users' }] }],
+    ['an absolute url', { requests: [{ id: '1', method: 'GET', url: 'https://graph.microsoft.com/v1.0/users' }] }],
+    ['21 requests', { requests: Array.from({ length: 21 }, (_, index) => ({ id: String(index), method: 'GET', url: '/health' })) }],
+    ['a method Graph does not batch', { requests: [{ id: '1', method: 'HEAD', url: '/users' }] }],
+    ['requests that is not an array', { requests: { id: '1', method: 'GET', url: '/users' } }],
+  ])('%s is 400 for the whole batch', async (_label, body) => {
+    await exercise({ method: 'POST', path: '/v1.0/$batch', headers: { 'Content-Type': 'application/json' }, rawBody: JSON.stringify(body), token: 'admin', aim: 'batch' }, (response) =>
+      response.status === 400 ? [] : [`expected 400, got ${response.status}`],
+    );
+  });
+});
+
+describe('POST /directoryObjects/getByIds with hostile bodies', () => {
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const keptTypes = new Set(['user', 'group', 'directoryobject', 'device', 'serviceprincipal']);
+
+  /** true: Graph answers 200; false: 400; undefined: not certain from the body alone. */
+  function expected(body: unknown): boolean | undefined {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+    const { ids, types, ...rest } = body as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) return undefined;
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) return false;
+    if (ids.length > 1000) return false;
+    if (types !== undefined && (!Array.isArray(types) || types.some((type) => typeof type !== 'string'))) return false;
+    if (ids.some((id) => !guid.test(id as string))) return false;
+    if (types !== undefined && (types as string[]).some((type) => !keptTypes.has(type.toLowerCase()))) return undefined;
+    return true;
+  }
+
+  it('200 with only the objects asked for, or 400; never 5xx, never a write', async () => {
+    const property = fc.asyncProperty(getByIdsBodyArb(), async (body) => {
+      const request: FuzzRequest = {
+        method: 'POST',
+        path: '/v1.0/directoryObjects/getByIds',
+        headers: { 'Content-Type': 'application/json' },
+        rawBody: JSON.stringify(body),
+        token: 'admin',
+        aim: 'getByIds',
+      };
+      const expectation = expected(body);
+      await exercise(request, (response) => {
+        if (response.status !== 200 && response.status !== 400) return [`expected 200 or 400, got ${response.status}`];
+        if (expectation !== undefined && response.status !== (expectation ? 200 : 400)) return [`expected ${expectation ? 200 : 400}, got ${response.status}`];
+        if (response.status !== 200) return [];
+        const asked = new Set(((body as { ids: string[] }).ids ?? []).map((id) => id.toLowerCase()));
+        const value = (response.json as { value?: { id?: string }[] } | undefined)?.value ?? [];
+        const strangers = value.filter((object) => !asked.has(String(object.id).toLowerCase()));
+        const ids = value.map((object) => object.id);
+        if (new Set(ids).size !== ids.length) return [`an object answered twice: ${JSON.stringify(ids)}`];
+        return strangers.length === 0 ? [] : [`objects that were not asked for: ${JSON.stringify(strangers.map((object) => object.id))}`];
+      });
+    });
+    await assertProperty('getByIds bodies', property, 80);
+  }, 180_000);
+});
+
+describe('$select on single objects and the short casts', () => {
+  it('GET of a user, a group, a directoryObject or a cast list with any $select answers 200 or 400, never 5xx', async () => {
+    const selectValueArb = fc.oneof(
+      fc.array(fc.constantFrom('id', 'displayName', 'mail', 'userPrincipalName', 'groupTypes', 'securityEnabled', 'ID', 'DisplayName'), { minLength: 1, maxLength: 5 }).map((names) => names.join(',')),
+      fc.constantFrom('', ',', ',,', 'id,,mail', '*', '__proto__', 'constructor', 'toString', '@odata.type', 'passwordProfile', 'members', 'id/displayName', 'id eq 1', '%', '%zz', ' id'),
+      fc.string({ maxLength: 20 }),
+      fc.string({ unit: 'grapheme', maxLength: 10 }),
+      fc.integer({ min: 1_000, max: 8_000 }).map((length) => `id,${'s'.repeat(length)}`),
+    );
+    const pathArb = fc.constantFrom(
+      () => `/v1.0/users/${fx.user.id}`,
+      () => `/v1.0/users/${fx.user.userPrincipalName}`,
+      () => `/v1.0/groups/${fx.unified}`,
+      () => `/v1.0/directoryObjects/${fx.user2.id}`,
+      () => `/v1.0/directoryObjects/${fx.security}`,
+      () => `/beta/me`,
+      () => `/v1.0/groups/${fx.linksGroup}/members/graph.user`,
+      () => `/v1.0/groups/${fx.linksGroup}/members/graph.group`,
+      () => `/v1.0/groups/${fx.linksGroup}/members/GRAPH.USER`,
+      () => `/v1.0/users/${fx.user.id}/memberOf/graph.group`,
+      () => `/v1.0/me/memberOf/graph.group`,
+      () => `/v1.0/users/${fx.user.id}/memberOf/graph.`,
+      () => `/v1.0/users/${fx.user.id}/memberOf/graph.device`,
+    );
+    const property = fc.asyncProperty(pathArb, selectValueArb, fc.boolean(), async (path, select, encode) => {
+      const target = path();
+      const request: FuzzRequest = {
+        method: 'GET',
+        path: `${target}?$select=${encode ? encodeLoosely(select) : select.replace(/[#&%?\s]/g, encodeLoosely)}`,
+        headers: {},
+        token: target.includes('/me') ? 'delegated' : 'admin',
+        aim: 'single object $select / casts',
+      };
+      await exercise(request, (response) => ([200, 400, 404].includes(response.status) ? [] : [`expected 200 or 400, got ${response.status}`]));
+    });
+    await assertProperty('$select and casts', property, 100);
+  }, 120_000);
+});
+
+describe('the fuzzers cover the catalogue', () => {
+  it('every function of functions/catalog.ts (the catch-alls aside) has a fuzz shape', () => {
+    const shaped = new Set(routeShapes.map((shape) => shape.name.split(' ')[0]));
+    const unfuzzed = httpFunctions.map((definition) => definition.name).filter((name) => !name.startsWith('notFound') && !shaped.has(name));
+    expect(unfuzzed).toEqual([]);
+    // And the catch-alls have theirs.
+    expect(routeShapes.some((shape) => shape.name.startsWith('notFound'))).toBe(true);
   });
 });

@@ -284,9 +284,22 @@ export function mutationArb(knownIds: readonly string[]): fc.Arbitrary<Mutation>
   );
 }
 
+/**
+ * A copy of a generated value. structuredClone recurses deeper per level than JSON does, so a
+ * hostile value nested a few thousand levels inside a batch step overflows it; JSON copes.
+ */
+function deepCopy(base: unknown): unknown {
+  try {
+    return structuredClone(base);
+  } catch {
+    // Not `instanceof RangeError`: under jest the error comes from another realm.
+    return JSON.parse(JSON.stringify(base)) as unknown;
+  }
+}
+
 /** Applies mutations to a JSON value, most of them to the top-level object's keys. */
 export function mutate(base: unknown, mutations: readonly Mutation[]): unknown {
-  let value: unknown = structuredClone(base);
+  let value: unknown = deepCopy(base);
   for (const mutation of mutations) {
     if (mutation.kind === 'wrap') {
       value = mutation.how === 'array' ? [value] : mutation.how === 'object' ? { value } : JSON.stringify(value);
