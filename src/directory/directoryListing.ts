@@ -98,7 +98,13 @@ function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return `(${predicateOf(node.left, parameters)} ${node.kind === 'and' ? 'AND' : 'OR'} ${predicateOf(node.right, parameters)})`;
+      // A chain of one operator (`a or b or c`, parsed left-deep) is one flat list, not nested
+      // parentheses: the embedded endpoint's SQL parser (@zeit/cosmosdb-query, a PEG parser
+      // without memoization) takes about 8 times longer per level of parentheses, so a plain
+      // 7-clause `or` chain took over 20 s and ended as a 503 (found by test/fuzz/fuzzRoutes.test.ts).
+      return `(${operandsOf(node, node.kind)
+        .map((operand) => predicateOf(operand, parameters))
+        .join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
     case 'eq': {
       const column = columnOf(node.property);
       const value = column.folded && typeof node.value === 'string' ? node.value.toLowerCase() : node.value;
@@ -109,6 +115,11 @@ function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
     case 'anyEq':
       return `ARRAY_CONTAINS(${columnOf(node.property).sql}, ${parameter(node.value.toLowerCase())})`;
   }
+}
+
+/** The operands of a chain of `kind`, left to right (so parameters keep the filter's order). */
+function operandsOf(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
+  return node.kind === kind ? [...operandsOf(node.left, kind), ...operandsOf(node.right, kind)] : [node];
 }
 
 function whereOf(tenantId: string, query: DirectoryQuery): { where: string; parameters: SqlParameter[]; partitionKey: string } {

@@ -100,7 +100,9 @@ export function responseViolations(request: FuzzRequest, response: TestResponse)
   // The Functions host never hands such a method to a function, nor a path with nothing after
   // the slashes (no function takes an empty path: a catch-all's regex constraint refuses an
   // empty value, functions/notFound.ts): it answers on its own.
-  if (!routableMethods.has(request.method.toUpperCase()) || requestPathSegments(request.path.split(/[?#]/)[0] ?? '').join('/') === '') {
+  // fetch resolves dot segments (also %2e) before sending: "/users/.." goes out as "/".
+  const sentPath = new URL(`http://host${request.path.split(/[?#]/)[0] ?? ''}`).pathname;
+  if (!routableMethods.has(request.method.toUpperCase()) || requestPathSegments(sentPath).join('/') === '') {
     if (status >= 200 && status < 300) problems.push(`a ${status} for ${request.method} ${request.path}, which no function is routed`);
     return problems;
   }
