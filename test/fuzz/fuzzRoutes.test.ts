@@ -1496,7 +1496,9 @@ describe('GET /users and /groups: $filter, $orderby, $search, $select, $top, $co
         literalTextArb.filter((text) => !text.includes('"') && text.length < 200),
       )
       .map(([property, text]) => ({ text: `"${property}:${text}"`, valid: true })),
-    fc.constantFrom('displayName:x', '"mail:x"', '"displayName"', '""', '', '"', '"displayName:x" OR "displayName:y"', "'displayName:x'").map((text) => ({ text, valid: false })),
+    fc.constantFrom('displayName:x', '"mail:x"', '"displayName"', '""', '', '"', "'displayName:x'").map((text) => ({ text, valid: false })),
+    // Graph reads this as two terms; this service as one: not certain either way.
+    fc.constant({ text: '"displayName:x" OR "displayName:y"', valid: undefined }),
     fc.integer({ min: 300, max: 5_000 }).map((length) => ({ text: `"displayName:${'s'.repeat(length)}"`, valid: false })),
     fc.string({ maxLength: 30 }).map((text) => ({ text, valid: undefined })),
   );
