@@ -59,6 +59,10 @@ export interface BatchStep {
 }
 
 const invalidPayload = (detail: string) => new GraphError('BadRequest', `Invalid batch payload format. ${detail}`);
+// RFC 9110 5.1 (a token) and 5.5 (no CR, LF or NUL); Fetch's Headers also takes only bytes
+// (https://fetch.spec.whatwg.org/#concept-header-value, WebIDL ByteString).
+const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 // A scheme (`https:`), or a network-path reference (`//host`): not a URL relative to the version.
 const absoluteUrl = /^(?:[a-z][a-z\d+.-]*:|[/\\]{2})/i;
@@ -104,7 +108,12 @@ export function parseBatch(body: unknown): BatchStep[] {
     if (!batchMethods.includes(method)) throw new GraphError('BadRequest', `Invalid method '${step.method}' for request Id ${step.id}.`);
 
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(step.headers ?? {})) headers[name.toLowerCase()] = value;
+    for (const [name, value] of Object.entries(step.headers ?? {})) {
+      // A header no HTTP request could carry is refused here: the Headers of the inner request
+      // would throw on it, and that was a 500 (found by test/fuzz/fuzzRoutes.test.ts).
+      if (!headerName.test(name) || !headerValue.test(value)) throw invalidPayload(`Request ${step.id}: the header '${name}' is not a valid HTTP header.`);
+      headers[name.toLowerCase()] = value;
+    }
     const contentType = headers['content-type'];
     // Graph refuses the whole batch when a write has no Content-Type or no body
     // (msgraph-sdk-dotnet#1038, msgraph-sdk-dotnet#2628 quote its answer).

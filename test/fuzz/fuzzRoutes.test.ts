@@ -1639,6 +1639,10 @@ describe('POST /$batch with hostile bodies', () => {
     ['21 requests', { requests: Array.from({ length: 21 }, (_, index) => ({ id: String(index), method: 'GET', url: '/health' })) }],
     ['a method Graph does not batch', { requests: [{ id: '1', method: 'HEAD', url: '/users' }] }],
     ['requests that is not an array', { requests: { id: '1', method: 'GET', url: '/users' } }],
+    // Found by fuzzing: the inner Headers threw on these, and the batch answered 500 (src/batch/batchRequest.ts).
+    ['an inner header name that is no HTTP token', { requests: [{ id: '1', method: 'GET', url: '/me', headers: { 'bOxkr/P.': 'gY' } }] }],
+    ['an inner header value with a line break', { requests: [{ id: '1', method: 'GET', url: '/me', headers: { 'client-request-id': 'a\r\nX-Injected: 1' } }] }],
+    ['an inner header value that is not bytes', { requests: [{ id: '1', method: 'GET', url: '/me', headers: { 'client-request-id': 'Ω🙂' } }] }],
   ])('%s is 400 for the whole batch', async (_label, body) => {
     await exercise({ method: 'POST', path: '/v1.0/$batch', headers: { 'Content-Type': 'application/json' }, rawBody: JSON.stringify(body), token: 'admin', aim: 'batch' }, (response) =>
       response.status === 400 ? [] : [`expected 400, got ${response.status}`],
