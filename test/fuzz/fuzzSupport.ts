@@ -77,6 +77,15 @@ export const routableMethods = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE',
 /** fetch strips only HTTP whitespace (space, tab) around header values, not every Unicode space. */
 const httpTrim = (value: string) => value.replace(/^[ \t]+|[ \t]+$/g, '');
 
+/** The path as fetch sends it (dot segments resolved), or as given when it is no URL path. */
+function resolvedPath(path: string): string {
+  try {
+    return path.startsWith('/') ? new URL(`http://host${path}`).pathname : new URL(path, 'http://host/').pathname;
+  } catch {
+    return path;
+  }
+}
+
 function isAbsoluteUrl(value: unknown): boolean {
   if (typeof value !== 'string') return false;
   try {
@@ -101,7 +110,7 @@ export function responseViolations(request: FuzzRequest, response: TestResponse)
   // the slashes (no function takes an empty path: a catch-all's regex constraint refuses an
   // empty value, functions/notFound.ts): it answers on its own.
   // fetch resolves dot segments (also %2e) before sending: "/users/.." goes out as "/".
-  const sentPath = new URL(`http://host${request.path.split(/[?#]/)[0] ?? ''}`).pathname;
+  const sentPath = resolvedPath(request.path.split(/[?#]/)[0] ?? '');
   if (!routableMethods.has(request.method.toUpperCase()) || requestPathSegments(sentPath).join('/') === '') {
     if (status >= 200 && status < 300) problems.push(`a ${status} for ${request.method} ${request.path}, which no function is routed`);
     return problems;
