@@ -1,41 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { BatchRequestContent, BatchResponseContent, Client, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
-import { Agent } from 'undici';
-import { createLocalCertificate } from '../../src/local/localCertificate';
+import { BatchRequestContent, BatchResponseContent } from '@microsoft/microsoft-graph-client';
 import { isGroupSideCreate } from '../support/faultProxy';
-import { TestService } from '../support/testService';
+import { GraphSdkService } from '../support/graphSdkService';
+import type { TestService } from '../support/testService';
 
 /**
  * JSON batching (SPEC 8) through real HTTPS: the Microsoft Graph JavaScript client's
  * BatchRequestContent / BatchResponseContent, unmodified, and plain requests for what the client
  * refuses to build (21 requests, bad dependencies).
  */
+let sdk: GraphSdkService;
 let service: TestService;
-let dispatcher: Agent;
 beforeAll(async () => {
-  const certificate = await createLocalCertificate();
-  service = await TestService.start({ tls: certificate });
-  dispatcher = new Agent({ connect: { ca: certificate.cert } });
+  sdk = await GraphSdkService.start();
+  service = sdk.service;
 });
-afterAll(async () => {
-  await dispatcher.close();
-  await service.stop();
-});
+afterAll(() => sdk.stop());
 afterEach(() => {
   service.proxy.rule = () => undefined;
   service.proxy.record = false;
 });
 
-function graphClient(token: string): Client {
-  const authProvider: AuthenticationProvider = { getAccessToken: async () => token };
-  return Client.initWithMiddleware({
-    authProvider,
-    baseUrl: service.baseUrl,
-    defaultVersion: 'v1.0',
-    customHosts: new Set([new URL(service.baseUrl).hostname]),
-    fetchOptions: { dispatcher },
-  });
-}
+const graphClient = (token: string) => sdk.client(token);
 
 const reference = (id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` });
 

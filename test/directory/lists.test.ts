@@ -1,26 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { Client, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
-import { Agent } from 'undici';
-import { createLocalCertificate } from '../../src/local/localCertificate';
 import type { ProxiedRequest } from '../support/faultProxy';
-import { TestService } from '../support/testService';
+import { GraphSdkService } from '../support/graphSdkService';
+import type { TestService } from '../support/testService';
 
 /**
  * GET /users and GET /groups (SPEC 6; issue 10 items 1, 4 and 5) through real HTTP(S): every
  * filter form, paging, $select, $orderby, $search, $count and /$count, bad input, tenant
  * isolation, the store requests of a filtered page, and a listing write that fails.
  */
+let sdk: GraphSdkService;
 let service: TestService;
-let dispatcher: Agent;
 beforeAll(async () => {
-  const certificate = await createLocalCertificate();
-  service = await TestService.start({ tls: certificate });
-  dispatcher = new Agent({ connect: { ca: certificate.cert } });
+  sdk = await GraphSdkService.start();
+  service = sdk.service;
 });
-afterAll(async () => {
-  await dispatcher.close();
-  await service.stop();
-});
+afterAll(() => sdk.stop());
 afterEach(() => {
   service.proxy.rule = () => undefined;
   service.proxy.record = false;
@@ -271,14 +265,7 @@ describe('Microsoft Graph JavaScript client', () => {
     const prefix = uniquePrefix();
     for (const n of [1, 2, 3]) await service.createGroup({ displayName: `${prefix} ${n}` });
     const token = await service.adminToken();
-    const authProvider: AuthenticationProvider = { getAccessToken: async () => token };
-    const client = Client.initWithMiddleware({
-      authProvider,
-      baseUrl: service.baseUrl,
-      defaultVersion: 'v1.0',
-      customHosts: new Set([new URL(service.baseUrl).hostname]),
-      fetchOptions: { dispatcher },
-    });
+    const client = sdk.client(token);
     const page = (await client.api('/groups').header('ConsistencyLevel', 'eventual').filter(`startswith(displayName,'${prefix}')`).count(true).orderby('displayName desc').top(2).get()) as {
       '@odata.count': number;
       '@odata.nextLink'?: string;

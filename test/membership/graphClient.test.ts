@@ -1,41 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { Client, PageIterator, type AuthenticationProvider, type PageCollection } from '@microsoft/microsoft-graph-client';
-import { Agent } from 'undici';
-import { createLocalCertificate } from '../../src/local/localCertificate';
-import { TestService } from '../support/testService';
+import { PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
+import { GraphSdkService } from '../support/graphSdkService';
+import type { TestService } from '../support/testService';
 
 /**
  * The Microsoft Graph JavaScript client, unmodified, pointed at the local host. It sends the
  * bearer token only over https, so the host serves TLS with a generated certificate that this
  * test trusts by pinning it, not by turning checks off.
  */
+let sdk: GraphSdkService;
 let service: TestService;
-let dispatcher: Agent;
 beforeAll(async () => {
-  const certificate = await createLocalCertificate();
-  service = await TestService.start({ tls: certificate });
-  dispatcher = new Agent({ connect: { ca: certificate.cert } });
+  sdk = await GraphSdkService.start();
+  service = sdk.service;
 });
-afterAll(async () => {
-  await dispatcher.close();
-  await service.stop();
-});
+afterAll(() => sdk.stop());
 
 // The SDK types what it answers as `any`; these are the shapes the tests read.
 type Entity = { id: string; userPrincipalName?: string };
 type Page = { value: Entity[] };
 
-function graphClient(token: string): Client {
-  const authProvider: AuthenticationProvider = { getAccessToken: async () => token };
-  return Client.initWithMiddleware({
-    authProvider,
-    baseUrl: service.baseUrl,
-    defaultVersion: 'v1.0',
-    // The SDK sends the token only to Graph hosts and the custom hosts named here, over https.
-    customHosts: new Set([new URL(service.baseUrl).hostname]),
-    fetchOptions: { dispatcher },
-  });
-}
+const graphClient = (token: string) => sdk.client(token);
 
 describe('Microsoft Graph JavaScript client', () => {
   it('S1: adds a member with the documented call, then reads it back', async () => {
