@@ -40,20 +40,14 @@ const edgeKey = (tenantId: string, groupId: string, memberId: string) => `${tena
 export async function reconcileMemberships(memberships: Container, directory: Container, options: ReconcileOptions = {}): Promise<ReconcileReport> {
   const graceInMs = options.graceInMs ?? 5 * 60_000;
   const groupSides = (await memberships.items.query<EdgeDocument>({ query: "SELECT * FROM c WHERE c.kind = 'member'" }).fetchAll()).resources;
-  const memberSides = (
-    await memberships.items
-      .query<RoutingFields>({
-        query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'memberOf'",
-      })
-      .fetchAll()
-  ).resources;
-  const ownerEdges = (
-    await memberships.items
-      .query<RoutingFields>({
-        query: "SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = 'owner'",
-      })
-      .fetchAll()
-  ).resources;
+  const routingFieldsOf = async (kind: 'memberOf' | 'owner') =>
+    (
+      await memberships.items
+        .query<RoutingFields>({ query: 'SELECT c.tenantId, c.groupId, c.objectId, c.id, c.pk, c._ts FROM c WHERE c.kind = @kind', parameters: [{ name: '@kind', value: kind }] })
+        .fetchAll()
+    ).resources;
+  const memberSides = await routingFieldsOf('memberOf');
+  const ownerEdges = await routingFieldsOf('owner');
 
   const groups = new Map<string, Promise<DirectoryObjectDocument | undefined>>();
   const readGroup = (tenantId: string, groupId: string) => {
