@@ -70,7 +70,9 @@ var containers = [
     // src/tools/checkConsistency.ts; test/infra checks this list against them) filter on:
     // - pk: list a partition (members, memberOf, owners), optionally with farType ($filter on type);
     // - kind: the reconciler's and the consistency check's cross-partition scans ('member'/'memberOf');
-    // - tenantId: the consistency check limited to one tenant.
+    // - tenantId: the consistency check limited to one tenant;
+    // - objectId, groupId: the edges naming one object, across partitions (a deletion's final
+    //   sweep, the owner edges a PATCH or DELETE of their owner must reach).
     name: 'memberships'
     includedPaths: [
       {
@@ -84,6 +86,12 @@ var containers = [
       }
       {
         path: '/tenantId/?'
+      }
+      {
+        path: '/objectId/?'
+      }
+      {
+        path: '/groupId/?'
       }
     ]
   }

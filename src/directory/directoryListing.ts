@@ -154,6 +154,11 @@ export class DirectoryListing {
     }
   }
 
+  /** Writes the listing document of the object's current version (a PATCH). */
+  async update(object: DirectoryObjectDocument): Promise<void> {
+    await this.container.items.upsert(toListingDocument(object));
+  }
+
   /** Deletes the object's listing document; true once it is gone (a 404 included). */
   async remove(object: DirectoryObjectDocument): Promise<boolean> {
     try {

@@ -11,7 +11,17 @@ export interface DirectoryObjectDocument {
   readonly tenantId: string;
   readonly objectType: ObjectType;
   readonly entity: Readonly<Record<string, unknown>>;
+  /**
+   * Counts the object's changes: 1 at creation, one more per PATCH. Its anchors carry it
+   * (src/membership/anchors.ts), so an edge is only ever written against the current version.
+   */
+  readonly version?: number;
+  /** Cosmos DB's entity tag, on documents read back: a PATCH replaces only what it read. */
+  readonly _etag?: string;
 }
+
+/** An object's version; documents written before versions existed are version 1. */
+export const versionOf = (object: Pick<DirectoryObjectDocument, 'version'>): number => object.version ?? 1;
 
 /** Claims a userPrincipalName within a tenant: its create is the uniqueness check. */
 export interface PrincipalNameClaimDocument {

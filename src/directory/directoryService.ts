@@ -5,7 +5,7 @@ import { hasPermission } from '../auth/permissions';
 import { guidPattern } from '../config/settings';
 import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
-import type { MembershipRepository } from '../membership/membershipRepository';
+import { StaleObjects, type MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
 import { reserveNesting, type NestingReservation } from '../membership/nestingGuard';
 import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
@@ -13,13 +13,19 @@ import type { DirectoryRepository } from './directoryRepository';
 import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
 
 /** Reads one object of the caller's tenant; another tenant's objects do not exist (404). */
-export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference): Promise<DirectoryObjectDocument> {
-  const object = await directory.getObject(tenantId, reference.id);
+export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference, source: 'fresh' | 'forAdd' = 'fresh'): Promise<DirectoryObjectDocument> {
+  const object = source === 'forAdd' ? await directory.getObjectForAdd(tenantId, reference.id) : await directory.getObject(tenantId, reference.id);
   if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) {
     throw graphErrors.resourceNotFound(reference.id);
   }
   return object;
 }
+
+/**
+ * A new object's first version: the time, so that an object deleted and created again under the
+ * same id (a sync application may choose ids) never shares a version, or anchors, with the old one.
+ */
+const firstVersion = (): number => Date.now();
 
 /** A `{id}` route segment: 400 unless it is a GUID. */
 export function parseObjectId(value: string): string {
@@ -80,6 +86,7 @@ export async function createUser(directory: DirectoryRepository, caller: Caller,
     pk: objectPartitionKey(caller.tenantId, userId),
     tenantId: caller.tenantId,
     objectType: 'user',
+    version: firstVersion(),
     entity: {
       accountEnabled: true,
       mail: null,
@@ -88,6 +95,7 @@ export async function createUser(directory: DirectoryRepository, caller: Caller,
       createdDateTime: new Date().toISOString(),
     },
   };
+  if (input.id !== undefined) await directory.assertIdNotBeingDeleted(caller.tenantId, userId);
   await directory.createUser(user, input.userPrincipalName);
   return user;
 }
@@ -118,6 +126,26 @@ async function resolveLinks(directory: DirectoryRepository, tenantId: string, li
 export async function createGroup(directory: DirectoryRepository, memberships: MembershipRepository, caller: Caller, input: CreateGroupInput, baseUrl: string): Promise<DirectoryObjectDocument> {
   authorizeGroupCreation(caller, input);
   const groupId = (input.id ?? randomUUID()).toLowerCase();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createGroupOnce(directory, memberships, caller, input, baseUrl, groupId);
+    } catch (error) {
+      // A bound member changed or went between its read and its edge (anchors.ts): everything
+      // this attempt wrote was taken back; read the links again.
+      if (!(error instanceof StaleObjects)) throw error;
+      if (attempt === 3) throw graphErrors.throttled(1);
+    }
+  }
+}
+
+async function createGroupOnce(
+  directory: DirectoryRepository,
+  memberships: MembershipRepository,
+  caller: Caller,
+  input: CreateGroupInput,
+  baseUrl: string,
+  groupId: string,
+): Promise<DirectoryObjectDocument> {
   const properties: Record<string, unknown> = { ...input };
   for (const name of [...serverManagedGroupProperties, '@odata.type', 'owners@odata.bind', 'members@odata.bind']) delete properties[name];
   const group: DirectoryObjectDocument = {
@@ -125,6 +153,7 @@ export async function createGroup(directory: DirectoryRepository, memberships: M
     pk: objectPartitionKey(caller.tenantId, groupId),
     tenantId: caller.tenantId,
     objectType: 'group',
+    version: firstVersion(),
     entity: {
       description: null,
       groupTypes: [],
@@ -147,6 +176,7 @@ export async function createGroup(directory: DirectoryRepository, memberships: M
   const chosenId = input.id !== undefined;
   // An existing group's edges must never be written, not even for a moment.
   if (chosenId && (await directory.getObject(caller.tenantId, groupId)) !== undefined) throw duplicateId();
+  if (chosenId) await directory.assertIdNotBeingDeleted(caller.tenantId, groupId);
 
   const owners = new Map(links.owners.map((owner) => [owner.id, owner]));
   if (caller.kind === 'user' && !owners.has(caller.userId)) {

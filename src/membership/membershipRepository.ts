@@ -1,7 +1,9 @@
-import type { Container, SqlQuerySpec } from '@azure/cosmos';
+import type { Container, JSONObject, OperationResponse, SqlQuerySpec } from '@azure/cosmos';
 import { graphErrors } from '../http/errors';
-import { PositiveCache } from '../store/positiveCache';
+import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
 import { toStoreFault } from '../store/storeFaults';
+import { PendingDeletions } from './pendingDeletions';
+import { readGroupAnchor, readMemberAnchor } from './anchors';
 import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
 import { groupSidePartition, memberSidePartition, nestingGuardPartition, ownerPartition, type AddOrigin, type EdgeDocument, type EdgeKind } from './edges';
 import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
@@ -26,6 +28,26 @@ export interface EdgePage {
 }
 
 export type CreateMembershipResult = { readonly created: true } | { readonly created: false; readonly existing: EdgeDocument };
+
+/** The copies an add started from that its anchors found stale (changed or deleted since). */
+export class StaleObjects extends Error {
+  constructor(readonly objectIds: readonly string[]) {
+    super('stale');
+  }
+}
+
+/** What one side's batch (read the anchor, create the edge) did. */
+type SideOutcome = { readonly kind: 'created'; readonly etag: string | undefined } | { readonly kind: 'exists' } | { readonly kind: 'stale' } | { readonly kind: 'failed'; readonly error: unknown };
+
+function sideOutcome(settled: PromiseSettledResult<OperationResponse[]>): SideOutcome {
+  if (settled.status === 'rejected') return { kind: 'failed', error: settled.reason };
+  const failure = failedOperation(settled.value);
+  if (failure === undefined) return { kind: 'created', etag: settled.value[1]?.eTag };
+  if (failure.index === 0 && failure.statusCode === 404) return { kind: 'stale' };
+  if (failure.index === 1 && failure.statusCode === 409) return { kind: 'exists' };
+  // Another status is the store's (429, 5xx inside the batch): nothing was written.
+  return { kind: 'failed', error: toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2) };
+}
 
 function statusOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;
@@ -55,12 +77,40 @@ function edge(
   };
 }
 
+/**
+ * A PATCH in progress (or cut short): written before the object changes, so the reconciler can
+ * finish its anchors, listing and snapshots (src/directory/objectLifecycle.ts). Partition
+ * `{tid}|updates`, id = the object's id.
+ */
+export interface PendingUpdateDocument {
+  readonly id: string;
+  readonly pk: string;
+  readonly tenantId: string;
+  readonly kind: 'pendingUpdate';
+  readonly objectId: string;
+  readonly atMs: number;
+  readonly _etag?: string;
+}
+
+export const pendingUpdatesPartition = (tenantId: string): string => `${tenantId}|updates`;
+
+/** The fields that place an edge: enough to delete it or change its snapshot. */
+export type EdgeRouting = Pick<EdgeDocument, 'id' | 'pk' | 'kind' | 'groupId' | 'objectId'>;
+
+/** Edge kinds a partition of each side holds (anchors and other documents share the partitions). */
+const edgeKindOfPartition = { group: 'member', member: 'memberOf', owner: 'owner' } as const;
+
 /** The membership-edge repository: both directions of every membership, and group owners. */
 export class MembershipRepository {
-  /** Owner edges have no removal route, so a found one stays true (see PositiveCache). */
-  private readonly owners = new PositiveCache<true>();
+  /** Objects whose DELETE has begun: relation pages never show them (pendingDeletions.ts). */
+  readonly deletions: PendingDeletions;
 
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    deletions?: PendingDeletions,
+  ) {
+    this.deletions = deletions ?? new PendingDeletions(container);
+  }
 
   /** The group-side edge, if `memberId` is a direct member of `groupId`. One point read. */
   async getMembership(tenantId: string, groupId: string, memberId: string): Promise<EdgeDocument | undefined> {
@@ -68,11 +118,9 @@ export class MembershipRepository {
     return resource;
   }
 
+  /** Owners can be removed, so this is always a read (one point read). */
   async isOwner(tenantId: string, groupId: string, objectId: string): Promise<boolean> {
-    const key = `${ownerPartition(tenantId, groupId)}|${objectId}`;
-    if (this.owners.get(key) === true) return true;
     const { resource } = await this.container.item(objectId, ownerPartition(tenantId, groupId)).read<EdgeDocument>();
-    if (resource !== undefined) this.owners.set(key, true);
     return resource !== undefined;
   }
 
@@ -103,31 +151,48 @@ export class MembershipRepository {
     }
   }
 
+  /**
+   * Each side is one transactional batch in its own partition: read the object's anchor at the
+   * version the add started from, then create the edge (src/membership/anchors.ts). A side whose
+   * anchor is missing wrote nothing; the other side's create, if it landed, is taken back, and
+   * StaleObjects tells the caller to read the objects again.
+   */
   private async tryCreateMembership(group: DirectoryObjectDocument, member: DirectoryObjectDocument, origin: AddOrigin | undefined): Promise<CreateMembershipResult | 'removedMeanwhile'> {
     const now = new Date().toISOString();
     const groupSide = edge('member', groupSidePartition(group.tenantId, group.id), member.id, group, member, member, now, origin);
     const memberSide = edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now);
-    const [groupWrite, memberWrite] = await Promise.allSettled([this.container.items.create(groupSide), this.container.items.create(memberSide)]);
-    const memberSidePresent = memberWrite.status === 'fulfilled' || statusOf(memberWrite.reason) === 409;
+    const [groupWrite, memberWrite] = (
+      await Promise.allSettled([
+        runTransactionalBatch(this.container, groupSide.pk, [readGroupAnchor(group), { operationType: 'Create', resourceBody: groupSide as unknown as JSONObject }]),
+        runTransactionalBatch(this.container, memberSide.pk, [readMemberAnchor(member), { operationType: 'Create', resourceBody: memberSide as unknown as JSONObject }]),
+      ])
+    ).map(sideOutcome) as [SideOutcome, SideOutcome];
 
-    if (groupWrite.status === 'fulfilled') {
-      if (memberSidePresent) return { created: true };
-      await this.takeBack(groupSide.id, groupSide.pk, groupWrite.value.etag);
-      throw memberWrite.reason;
+    if (groupWrite.kind === 'stale' || memberWrite.kind === 'stale') {
+      if (groupWrite.kind === 'created') await this.takeBack(groupSide.id, groupSide.pk, groupWrite.etag);
+      if (memberWrite.kind === 'created') await this.takeBack(memberSide.id, memberSide.pk, memberWrite.etag);
+      throw new StaleObjects([...(groupWrite.kind === 'stale' ? [group.id] : []), ...(memberWrite.kind === 'stale' ? [member.id] : [])]);
     }
-    if (statusOf(groupWrite.reason) === 409) {
+    if (groupWrite.kind === 'created') {
+      if (memberWrite.kind !== 'failed') return { created: true };
+      await this.takeBack(groupSide.id, groupSide.pk, groupWrite.etag);
+      throw memberWrite.error;
+    }
+    if (groupWrite.kind === 'exists') {
       const existing = await this.getMembership(group.tenantId, group.id, member.id);
       if (existing === undefined) return 'removedMeanwhile';
-      if (memberWrite.status === 'fulfilled') return { created: true };
-      if (!memberSidePresent) throw memberWrite.reason;
+      if (memberWrite.kind === 'created') return { created: true };
+      if (memberWrite.kind === 'failed') throw memberWrite.error;
       return { created: false, existing };
     }
-    if (memberWrite.status === 'fulfilled') {
+    // The group side failed: a fault may hide a write that landed, so it is read before the
+    // member side is taken back.
+    if (memberWrite.kind === 'created') {
       const landed = await this.getMembership(group.tenantId, group.id, member.id).catch(() => undefined);
       if (landed !== undefined) return { created: true };
-      await this.takeBack(memberSide.id, memberSide.pk, memberWrite.value.etag);
+      await this.takeBack(memberSide.id, memberSide.pk, memberWrite.etag);
     }
-    throw groupWrite.reason;
+    throw groupWrite.error;
   }
 
   /**
@@ -198,35 +263,155 @@ export class MembershipRepository {
    */
   async createEdgesOfNewGroup(group: DirectoryObjectDocument, owners: readonly DirectoryObjectDocument[], members: readonly DirectoryObjectDocument[]): Promise<() => Promise<void>> {
     const now = new Date().toISOString();
-    const documents: EdgeDocument[] = [
-      ...owners.map((owner) => edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, now)),
+    // A member side is written with its member's anchor read first (anchors.ts), so a member
+    // deleted or changed since it was read makes the whole creation start again.
+    type Write = { readonly document: EdgeDocument; readonly anchorOf?: DirectoryObjectDocument };
+    const writes: Write[] = [
+      ...owners.map((owner) => ({ document: edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, now) })),
       ...members.flatMap((member) => [
-        edge('member', groupSidePartition(group.tenantId, group.id), member.id, group, member, member, now),
-        edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now),
+        { document: edge('member', groupSidePartition(group.tenantId, group.id), member.id, group, member, member, now) },
+        { document: edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now), anchorOf: member },
       ]),
     ];
-    const writes = await Promise.allSettled(documents.map((document) => this.container.items.create(document)));
+    const outcomes = await Promise.all(
+      writes.map(async ({ document, anchorOf }): Promise<SideOutcome> => {
+        if (anchorOf !== undefined) {
+          const settled = await runTransactionalBatch(this.container, document.pk, [readMemberAnchor(anchorOf), { operationType: 'Create', resourceBody: document as unknown as JSONObject }]).then(
+            (value): PromiseSettledResult<OperationResponse[]> => ({ status: 'fulfilled', value }),
+            (reason: unknown): PromiseSettledResult<OperationResponse[]> => ({ status: 'rejected', reason }),
+          );
+          return sideOutcome(settled);
+        }
+        try {
+          return { kind: 'created', etag: (await this.container.items.create(document)).etag };
+        } catch (error) {
+          return statusOf(error) === 409 ? { kind: 'exists' } : { kind: 'failed', error };
+        }
+      }),
+    );
     const takeBack = async () => {
-      await Promise.all(writes.map((write, index) => (write.status === 'fulfilled' ? this.takeBack(documents[index]!.id, documents[index]!.pk, write.value.etag) : Promise.resolve())));
+      await Promise.all(outcomes.map((outcome, index) => (outcome.kind === 'created' ? this.takeBack(writes[index]!.document.id, writes[index]!.document.pk, outcome.etag) : Promise.resolve())));
     };
-    const failed = writes.find((write): write is PromiseRejectedResult => write.status === 'rejected' && statusOf(write.reason) !== 409);
-    if (failed !== undefined) {
+    const stale = outcomes.flatMap((outcome, index) => (outcome.kind === 'stale' ? [writes[index]!.anchorOf!.id] : []));
+    const failed = outcomes.find((outcome): outcome is Extract<SideOutcome, { kind: 'failed' }> => outcome.kind === 'failed');
+    if (stale.length > 0 || failed !== undefined) {
       await takeBack();
-      throw failed.reason;
+      if (stale.length > 0) throw new StaleObjects(stale);
+      throw failed!.error;
     }
     return takeBack;
   }
 
   listMembers(tenantId: string, groupId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listPartition(groupSidePartition(tenantId, groupId), options);
+    return this.listVisible(tenantId, groupSidePartition(tenantId, groupId), edgeKindOfPartition.group, options);
   }
 
   listMemberOf(tenantId: string, memberId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listPartition(memberSidePartition(tenantId, memberId), options);
+    return this.listVisible(tenantId, memberSidePartition(tenantId, memberId), edgeKindOfPartition.member, options);
   }
 
   listOwners(tenantId: string, groupId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listPartition(ownerPartition(tenantId, groupId), options);
+    return this.listVisible(tenantId, ownerPartition(tenantId, groupId), edgeKindOfPartition.owner, options);
+  }
+
+  /**
+   * A page of edges without those whose far object is being deleted (the tenant's pending
+   * deletions, read in the same round: one point read). A page may come out short; its
+   * continuation still leads on.
+   */
+  private async listVisible(tenantId: string, partitionKey: string, kind: EdgeKind, options: ListEdgesOptions): Promise<EdgePage> {
+    const [page, deleted] = await Promise.all([this.listPartition(partitionKey, kind, options), this.deletions.deletedIds(tenantId)]);
+    if (deleted.size === 0) return page;
+    return { ...page, edges: page.edges.filter((edge) => !deleted.has(edge.id)) };
+  }
+
+  /** One page (up to 1,000) of the edges of one kind in one partition, routing fields only. */
+  async pageOfEdges(partitionKey: string, kind: EdgeKind, continuationToken?: string): Promise<{ edges: EdgeRouting[]; continuationToken?: string }> {
+    const { resources, continuationToken: next } = await this.container.items
+      .query<EdgeRouting>(
+        {
+          query: 'SELECT c.id, c.pk, c.kind, c.groupId, c.objectId FROM c WHERE c.pk = @pk AND c.kind = @kind',
+          parameters: [
+            { name: '@pk', value: partitionKey },
+            { name: '@kind', value: kind },
+          ],
+        },
+        { partitionKey, maxItemCount: 1000, ...(continuationToken === undefined ? {} : { continuationToken }) },
+      )
+      .fetchNext();
+    return { edges: resources, ...(next === undefined || next === null ? {} : { continuationToken: next }) };
+  }
+
+  /**
+   * Every edge of the tenant that names `objectId` at either end, in any partition: one
+   * cross-partition query on indexed paths (kind, tenantId, objectId; groupId for a group's own
+   * edges). What finds owner edges (kept on the group's side only) and the final sweep of a
+   * deletion; never on a request's hot path.
+   */
+  async edgesNaming(tenantId: string, objectId: string, kinds: readonly EdgeKind[] = ['member', 'memberOf', 'owner']): Promise<EdgeRouting[]> {
+    const { resources } = await this.container.items
+      .query<EdgeRouting>({
+        query: 'SELECT c.id, c.pk, c.kind, c.groupId, c.objectId FROM c WHERE c.tenantId = @tenantId AND ARRAY_CONTAINS(@kinds, c.kind) AND (c.objectId = @id OR c.groupId = @id)',
+        parameters: [
+          { name: '@tenantId', value: tenantId },
+          { name: '@kinds', value: [...kinds] },
+          { name: '@id', value: objectId },
+        ],
+      })
+      .fetchAll();
+    return resources;
+  }
+
+  /** Deletes one document (only at `etag`, when given); an absent or changed one is left. */
+  async deleteDocument(id: string, partitionKey: string, etag?: string): Promise<void> {
+    try {
+      await this.container.item(id, partitionKey).delete(etag === undefined ? {} : { accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (error) {
+      if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
+    }
+  }
+
+  /** Every pending update of every tenant: the reconciler's work list (one cross-partition query). */
+  async listPendingUpdates(): Promise<PendingUpdateDocument[]> {
+    return (await this.container.items.query<PendingUpdateDocument>({ query: "SELECT * FROM c WHERE c.kind = 'pendingUpdate'" }).fetchAll()).resources;
+  }
+
+  /** Writes a bookkeeping document of this container (a pending update). */
+  async upsertDocument(document: { readonly id: string; readonly pk: string }): Promise<void> {
+    await this.container.items.upsert(document);
+  }
+
+  /** Makes `owner` an owner of `group`; false when it already was one. */
+  async createOwner(group: DirectoryObjectDocument, owner: DirectoryObjectDocument): Promise<boolean> {
+    try {
+      await this.container.items.create(edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, new Date().toISOString()));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  /** Removes an owner edge; false when there was none. */
+  async removeOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
+    try {
+      await this.container.item(ownerId, ownerPartition(tenantId, groupId)).delete();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Replaces the far-object snapshot of one edge; false when the edge is not there. */
+  async setSnapshot(id: string, partitionKey: string, far: DirectoryObjectDocument): Promise<boolean> {
+    try {
+      await this.container.item(id, partitionKey).patch([{ op: 'set', path: '/far', value: toGraphEntity(far) }]);
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
   }
 
   /**
@@ -290,16 +475,24 @@ export class MembershipRepository {
     }
   }
 
-  private async listPartition(partitionKey: string, options: ListEdgesOptions): Promise<EdgePage> {
+  private async listPartition(partitionKey: string, kind: EdgeKind, options: ListEdgesOptions): Promise<EdgePage> {
     // The pk filter is redundant on Cosmos DB (the partitionKey option already scopes the query)
-    // but the embedded endpoint ignores that option, so the filter keeps both honest.
+    // but the embedded endpoint ignores that option, so the filter keeps both honest. The kind
+    // filter leaves out the anchors (anchors.ts) that share the partition.
     const query: SqlQuerySpec =
       options.objectType === undefined
-        ? { query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: partitionKey }] }
-        : {
-            query: 'SELECT * FROM c WHERE c.pk = @pk AND c.farType = @type',
+        ? {
+            query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind',
             parameters: [
               { name: '@pk', value: partitionKey },
+              { name: '@kind', value: kind },
+            ],
+          }
+        : {
+            query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind AND c.farType = @type',
+            parameters: [
+              { name: '@pk', value: partitionKey },
+              { name: '@kind', value: kind },
               { name: '@type', value: options.objectType },
             ],
           };

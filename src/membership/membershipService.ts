@@ -7,9 +7,9 @@ import { getObjectOrNotFound } from '../directory/directoryService';
 import type { ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
 import type { AddOrigin } from './edges';
-import type { MembershipRepository } from './membershipRepository';
+import { StaleObjects, type MembershipRepository } from './membershipRepository';
 import { checkMembershipRules } from './membershipRules';
-import { reserveNesting } from './nestingGuard';
+import { reserveNesting, type NestingGuardState } from './nestingGuard';
 
 /** SPEC section 4: a retry within this window gets the original answer. */
 export const replayWindowInMs = 24 * 60 * 60 * 1000;
@@ -54,21 +54,53 @@ function isReplay(existing: AddOrigin | undefined, attempt: AddOrigin | undefine
  * other check happens before the one write round: existence in the caller's tenant, the caller's
  * right on the group, the membership rules, and (for a group member) the cycle check, which
  * reserves the nesting in the tenant's nesting guard first (nestingGuard.ts: no timing can close
- * a cycle). A user member never touches the guard: two store rounds. A duplicate is a 400 unless
- * it is a retry of the add that created the edge.
+ * a cycle). A user member never touches the guard. A duplicate is a 400 unless it is a retry of
+ * the add that created the edge.
+ *
+ * The objects may come from this instance's remembered copies: the write round checks each copy's
+ * version against the object's anchors in the same transactional batch as each side's create
+ * (anchors.ts), so a copy made stale by a PATCH or DELETE anywhere writes nothing, and the add
+ * starts again from the store. Objects seen before: one round, two store requests; an object not
+ * seen before adds its point read to a first round.
  */
 export async function addMembership(directory: DirectoryRepository, memberships: MembershipRepository, command: AddMembershipCommand): Promise<AddMembershipResult> {
+  // A guard read already in flight is for the first attempt only (see below).
+  let guardReadEarly: Promise<NestingGuardState> | undefined = command.member.expectedType === 'group' ? memberships.readNestingGuard(command.caller.tenantId) : undefined;
+  guardReadEarly?.catch(() => undefined);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await addMembershipOnce(directory, memberships, command, attempt === 1, guardReadEarly);
+    } catch (error) {
+      // A remembered copy was stale (changed or deleted on some instance): read both again, and
+      // decide again from what the store has now (a deleted object is then a 404).
+      if (!(error instanceof StaleObjects) || attempt === maxStaleRetries) {
+        if (error instanceof StaleObjects) throw graphErrors.throttled(1);
+        throw error;
+      }
+      for (const id of error.objectIds) directory.forget(command.caller.tenantId, id);
+      guardReadEarly = undefined;
+    }
+  }
+}
+
+/** Attempts of an add whose copies of the objects its anchors found stale (each reads them anew). */
+const maxStaleRetries = 3;
+
+async function addMembershipOnce(
+  directory: DirectoryRepository,
+  memberships: MembershipRepository,
+  command: AddMembershipCommand,
+  mayUseRemembered: boolean,
+  guardReadEarly: Promise<NestingGuardState> | undefined,
+): Promise<AddMembershipResult> {
   const { caller } = command;
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
-  // A reference that already says "group" (S2, or an @odata.id on /groups/) reads the guard in
-  // the first round; otherwise a nesting reads it after, and an add of a user never does.
-  const guardReadEarly = command.member.expectedType === 'group' ? memberships.readNestingGuard(tenantId) : undefined;
-  guardReadEarly?.catch(() => undefined);
+  const read = (reference: ObjectReference) => getObjectOrNotFound(directory, tenantId, reference, mayUseRemembered ? 'forAdd' : 'fresh');
 
   const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
-    getObjectOrNotFound(directory, tenantId, { ...command.group, expectedType: 'group' }),
-    getObjectOrNotFound(directory, tenantId, command.member),
+    read({ ...command.group, expectedType: 'group' }),
+    read(command.member),
     delegatedUserId === undefined ? false : memberships.isOwner(tenantId, command.group.id, delegatedUserId),
     command.callerMustBeMemberOf === undefined || caller.kind !== 'user' ? true : memberships.getMembership(tenantId, command.callerMustBeMemberOf, caller.userId).then((edge) => edge !== undefined),
   ]);

@@ -11,13 +11,14 @@ export const partitionKeyPath = '/pk';
  * read by id and partition key, and GET /users and /groups query the listing documents on the
  * properties SPEC 6 filters and sorts on, src/directory/directoryListing.ts, groupTypes by array
  * element; memberships: a partition, optionally by far type; the reconciler's and
- * the consistency check's scans by kind and tenant). Everything else, the far-object snapshots
+ * the consistency check's scans by kind and tenant; the edges naming one object, by objectId and
+ * groupId, for a deletion's sweep and a PATCH's owner snapshots). Everything else, the far-object snapshots
  * included, is excluded, so writes pay no index RU for it. infra/app/cosmos.bicep declares the
  * same policy for Azure, and test/infra checks that both match the queries in src/.
  */
 export const indexedPaths: Readonly<Record<keyof typeof containerNames, readonly string[]>> = {
   directory: ['/displayName/?', '/groupTypes/[]/?', '/mail/?', '/mailEnabled/?', '/mailNickname/?', '/pk/?', '/securityEnabled/?', '/userPrincipalName/?'],
-  memberships: ['/farType/?', '/kind/?', '/pk/?', '/tenantId/?'],
+  memberships: ['/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?'],
 };
 
 export interface CosmosStore {

@@ -1,8 +1,7 @@
 /**
- * A bounded, time-limited cache of things that were found and cannot change: users, groups and
- * owner edges have no update or delete route, so a hit is as good as a point read. Absences are
- * never cached (an object may be created a moment later). The time limit bounds what an
- * out-of-band edit of the store could leave stale; it must go if an update route is added.
+ * A bounded, time-limited cache of things that were found. A hit is a remembered copy, not a
+ * read: only callers whose writes are conditional on the copy's version use it (an add; see
+ * src/membership/anchors.ts). Absences are never cached (an object may be created a moment later).
  */
 export class PositiveCache<T> {
   private readonly entries = new Map<string, { value: T; expiresAtMs: number }>();
@@ -28,5 +27,9 @@ export class PositiveCache<T> {
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
     this.entries.set(key, { value, expiresAtMs: Date.now() + this.ttlInMs });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 }

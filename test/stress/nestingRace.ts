@@ -5,6 +5,8 @@
  * store faults. Afterwards the reconciler and the consistency checker, which must find zero
  * cycles (and both sides agreeing).
  */
+import type { DirectoryObjectDocument } from '../../src/directory/directoryObjects';
+import { anchorsOf } from '../../src/membership/anchors';
 import { randomUUID } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import { nestingLimits } from '../../src/membership/nestingGuard';
@@ -148,7 +150,10 @@ export async function writeChain(store: { directory: Container; memberships: Con
     membershipRule: null,
     visibility: null,
   });
-  await Promise.all(ids.map((id) => store.directory.items.create({ id, pk: `${tenantId}|${id}`, tenantId, objectType: 'group', entity: entity(id) })));
+  const groups = ids.map((id): DirectoryObjectDocument => ({ id, pk: `${tenantId}|${id}`, tenantId, objectType: 'group', entity: entity(id) }));
+  await Promise.all(groups.map((group) => store.directory.items.create(group)));
+  // Each object's anchors, as a creation through the service writes them (src/membership/anchors.ts).
+  await Promise.all(groups.flatMap((group) => anchorsOf(group)).map((anchor) => store.memberships.items.create(anchor)));
   const edges = ids.slice(0, -1).flatMap((groupId, index) => {
     const memberId = ids[index + 1]!;
     const shared = { tenantId, groupId, objectId: memberId, createdDateTime: now };

@@ -39,7 +39,7 @@ export class FaultProxy {
         incoming.resume();
         const headers: Record<string, string> = { 'Content-Type': 'application/json', 'x-ms-request-charge': '0' };
         if (fault.retryAfterMs !== undefined) headers['x-ms-retry-after-ms'] = String(fault.retryAfterMs);
-        outgoing.writeHead(fault.status, headers).end(JSON.stringify({ code: String(fault.status), message: 'injected by the test proxy' }));
+        outgoing.writeHead(fault.status, headers).end(JSON.stringify({ code: String(fault.status), message: faultMessage(fault.status) }));
         return;
       }
       const forward = () => {
@@ -81,4 +81,14 @@ export const isMemberSideUpsert = isMemberSideWrite;
 /** Whether a proxied request is the group-side create of an add (the duplicate check). */
 export function isGroupSideCreate(request: ProxiedRequest): boolean {
   return request.method === 'POST' && !isUpsert(request) && partitionOf(request).includes('|group|');
+}
+
+/**
+ * The message Cosmos DB sends with the status (the 429's is the service's own text, which code
+ * that only has the message, such as a failed transactional batch, reads: src/store/storeBatch.ts).
+ */
+function faultMessage(status: number): string {
+  if (status === 429)
+    return 'Message: {"Errors":["Request rate is large. More Request Units may be needed, so no changes were made. Please retry this request later. Learn more: http://aka.ms/cosmosdb-error-429"]} (injected by the test proxy)';
+  return 'injected by the test proxy';
 }
