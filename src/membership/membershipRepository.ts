@@ -322,7 +322,7 @@ export class MembershipRepository {
   private async listVisible(tenantId: string, partitionKey: string, kind: EdgeKind, options: ListEdgesOptions): Promise<EdgePage> {
     const [page, deleted] = await Promise.all([this.listPartition(partitionKey, kind, options), this.deletions.deletedIds(tenantId)]);
     if (deleted.size === 0) return page;
-    return { ...page, edges: page.edges.filter((edge) => !deleted.has(edge.id)) };
+    return { ...page, edges: page.edges.filter((shown) => !deleted.has(shown.id)) };
   }
 
   /** One page (up to 1,000) of the edges of one kind in one partition, routing fields only. */
