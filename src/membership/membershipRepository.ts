@@ -3,6 +3,7 @@ import { graphErrors } from '../http/errors';
 import { PositiveCache } from '../store/positiveCache';
 import { toStoreFault } from '../store/storeFaults';
 import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
+import type { EdgeSelection } from './edgeQuery';
 import { groupSidePartition, memberSidePartition, nestingGuardPartition, ownerPartition, type AddOrigin, type EdgeDocument, type EdgeKind } from './edges';
 import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
 
@@ -288,6 +289,41 @@ export class MembershipRepository {
       if (status === 409 || status === 412 || status === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * One page of the edges a selection (edgeQuery.ts) names: a single-partition query, as
+   * listPartition, with a `$filter` on the far-object snapshots (SPEC 6).
+   */
+  async queryEdges(selection: EdgeSelection, page: { readonly top: number; readonly continuationToken?: string }): Promise<EdgePage> {
+    const { partitionKey, where, parameters } = selection;
+    let response;
+    try {
+      response = await this.container.items
+        .query<EdgeDocument>(
+          { query: `SELECT * FROM c WHERE ${where}`, parameters: [...parameters] },
+          { partitionKey, maxItemCount: page.top, ...(page.continuationToken === undefined ? {} : { continuationToken: page.continuationToken }) },
+        )
+        .fetchNext();
+    } catch (error) {
+      if (page.continuationToken !== undefined && toStoreFault(error) === undefined) throw graphErrors.invalidSkipToken();
+      throw error;
+    }
+    return {
+      edges: response.resources,
+      ...(response.continuationToken === undefined || response.continuationToken === null ? {} : { continuationToken: response.continuationToken }),
+    };
+  }
+
+  /**
+   * How many edges a selection names: one aggregate query on its one logical partition (the store
+   * counts; nothing is paged through here). Cosmos DB may answer an aggregate in partial results,
+   * which are summed (https://learn.microsoft.com/azure/cosmos-db/nosql/query/aggregate-functions).
+   */
+  async countEdges(selection: EdgeSelection): Promise<number> {
+    const { partitionKey, where, parameters } = selection;
+    const { resources } = await this.container.items.query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where}`, parameters: [...parameters] }, { partitionKey }).fetchAll();
+    return resources.reduce((sum, value) => sum + value, 0);
   }
 
   private async listPartition(partitionKey: string, options: ListEdgesOptions): Promise<EdgePage> {
