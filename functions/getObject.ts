@@ -67,9 +67,10 @@ export const getGroup: HttpFunctionDefinition = {
       operationId: 'GetGroup',
       tag: 'Directory',
       summary: 'Get a group',
-      description: 'Gets a group by object ID.',
+      description: 'Gets a group by object ID; $expand=members or $expand=owners adds the first 20 of them.',
       success: { status: 200, description: 'OK: the group.', definition: 'Group' },
       errors: allErrors,
+      expandable: true,
     },
   ],
 };
