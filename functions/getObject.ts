@@ -3,8 +3,10 @@ import { permissions } from '../src/auth/permissions';
 import { answerDirectoryList } from '../src/directory/directoryLists';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { entityResult } from '../src/graph/entityResults';
+import { readGroupOptions } from '../src/graph/groupExpand';
 import { readObjectOptions } from '../src/graph/listing';
 import { authenticated } from '../src/http/pipeline';
+import { expandedGroupResult } from '../src/membership/groupExpand';
 import { allErrors } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
@@ -51,10 +53,11 @@ export const getGroup: HttpFunctionDefinition = {
     handle: async (request) => {
       // GET /groups/$count (SPEC 6): served here, as this route would capture it anyway (listGroups.ts).
       if (request.request.params.groupId?.toLowerCase() === '$count') return answerDirectoryList(request, 'group', true);
-      const { select } = readObjectOptions(request);
-      const { directory } = await getRepositories();
+      const { select, expand } = readGroupOptions(request);
+      const { directory, memberships } = await getRepositories();
       const id = parseObjectId(request.request.params.groupId ?? '');
-      return entityResult(request, await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' }), select);
+      const group = await getObjectOrNotFound(directory, request.caller.tenantId, { id, expectedType: 'group' });
+      return expand === undefined ? entityResult(request, group, select) : expandedGroupResult(request, memberships, request.caller, group, select, expand);
     },
   }),
   openApi: [
@@ -64,9 +67,10 @@ export const getGroup: HttpFunctionDefinition = {
       operationId: 'GetGroup',
       tag: 'Directory',
       summary: 'Get a group',
-      description: 'Gets a group by object ID.',
+      description: 'Gets a group by object ID; $expand=members or $expand=owners adds the first 20 of them.',
       success: { status: 200, description: 'OK: the group.', definition: 'Group' },
       errors: allErrors,
+      expandable: true,
     },
   ],
 };

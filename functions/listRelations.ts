@@ -1,18 +1,20 @@
 import { signedInUserId } from '../src/auth';
-import { assertMayListMembers, withoutHiddenParents } from '../src/auth/membershipVisibility';
 import { permissions } from '../src/auth/permissions';
 import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
-import { pageResult, readListOptions } from '../src/graph/listing';
+import { readRelationQuery } from '../src/graph/relationQuery';
 import { authenticated } from '../src/http/pipeline';
+import { answerRelationList } from '../src/membership/relationLists';
 import { allErrors, groupPickerOperationId, noLookupErrors, pageOf } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
 /**
- * A type-cast segment only: it must never capture an id (DESIGN.md). The short forms are what the
- * Kiota-based SDKs send (SPEC section 3).
+ * A type-cast segment or `$count`, then `$count` after a cast (SPEC 6: `/members/$count`,
+ * `/members/microsoft.graph.user/$count`): literals only, so they never capture an id (DESIGN.md).
+ * The short forms are what the Kiota-based SDKs send (SPEC section 3). `/$count/$count` matches
+ * too and is answered 404 (src/graph/relationQuery.ts).
  */
-const cast = '{cast:regex(^(microsoft\\.graph\\.user|microsoft\\.graph\\.group|graph\\.user|graph\\.group)$)?}';
+const cast = '{cast:regex(^(microsoft\\.graph\\.user|microsoft\\.graph\\.group|graph\\.user|graph\\.group|\\$count)$)?}/{count:regex(^\\$count$)?}';
 
 /** GET /groups/{id}/members | owners | memberOf, optionally cast. */
 export const listGroupRelations: HttpFunctionDefinition = {
@@ -23,22 +25,13 @@ export const listGroupRelations: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readGroups,
     handle: async (request) => {
-      const options = readListOptions(request);
-      const { directory, memberships } = await getRepositories();
-      const tenantId = request.caller.tenantId;
-      const groupId = parseObjectId(request.request.params.groupId ?? '');
-      const group = await getObjectOrNotFound(directory, tenantId, { id: groupId, expectedType: 'group' });
       const relation = request.request.params.relation?.toLowerCase();
-      let page;
-      if (relation === 'members') {
-        await assertMayListMembers(memberships, request.caller, group);
-        page = await memberships.listMembers(tenantId, groupId, options);
-      } else if (relation === 'owners') {
-        page = await memberships.listOwners(tenantId, groupId, options);
-      } else {
-        page = await withoutHiddenParents(memberships, request.caller, groupId, await memberships.listMemberOf(tenantId, groupId, options));
-      }
-      return pageResult(request, page, options.select);
+      // Read (and any bad part refused) before the store is asked.
+      const query = readRelationQuery(request, relation === 'memberof' ? 'group' : 'any');
+      const { directory, memberships } = await getRepositories();
+      const groupId = parseObjectId(request.request.params.groupId ?? '');
+      const group = await getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' });
+      return answerRelationList(request, query, memberships, relation === 'members' || relation === 'owners' ? { relation, group } : { relation: 'memberOf', id: groupId });
     },
   }),
   openApi: [
@@ -109,13 +102,12 @@ export const listUserRelations: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readUsers,
     handle: async (request) => {
-      const options = readListOptions(request);
+      const query = readRelationQuery(request, 'group');
       const { directory, memberships } = await getRepositories();
       const tenantId = request.caller.tenantId;
       const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
       await getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
-      const page = await withoutHiddenParents(memberships, request.caller, userId, await memberships.listMemberOf(tenantId, userId, options));
-      return pageResult(request, page, options.select);
+      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: userId });
     },
   }),
   openApi: [
@@ -153,12 +145,10 @@ export const listMyRelations: HttpFunctionDefinition = {
   handler: authenticated({
     permission: permissions.readUsers,
     handle: async (request) => {
-      const options = readListOptions(request);
+      const query = readRelationQuery(request, 'group');
       const { memberships } = await getRepositories();
-      const userId = signedInUserId(request.caller);
       // The member itself sees its hidden groups; the call keeps every memberOf read on one rule.
-      const page = await withoutHiddenParents(memberships, request.caller, userId, await memberships.listMemberOf(request.caller.tenantId, userId, options));
-      return pageResult(request, page, options.select);
+      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: signedInUserId(request.caller) });
     },
   }),
   openApi: [

@@ -1,5 +1,6 @@
 import type { DirectoryObjectDocument } from '../directory/directoryObjects';
 import { graphErrors } from '../http/errors';
+import { hiddenGroupsOf, type EdgeSelection } from '../membership/edgeQuery';
 import type { EdgePage, MembershipRepository } from '../membership/membershipRepository';
 import type { Caller } from './caller';
 import { groupManagerRoles, privilegedRoles } from './groupRights';
@@ -62,4 +63,32 @@ export async function withoutHiddenParents(memberships: MembershipRepository, ca
     });
   }
   return { ...page, edges: page.edges.filter((edge) => !(edge.farType === 'group' && isHiddenMembership(edge.far)) || visible.has(edge.groupId)) };
+}
+
+/** Pages of hidden groups read at a time when counting (the store's largest page). */
+const hiddenPageSize = 999;
+
+/**
+ * How many of `subjectId`'s memberOf edges in `selection` the caller may see: the same rule as
+ * withoutHiddenParents, so a count never reveals a hidden group a page would not show. One
+ * aggregate query when the caller sees every hidden membership (by role, by Directory.Read.All, or
+ * as the subject itself). Otherwise the count is exact for this caller: the aggregate, less the
+ * hidden groups on the list, plus those of them the caller owns or belongs to; finding those
+ * takes one query for the list's hidden groups and the same per-group checks (two point reads per
+ * hidden group) a page of them would cost. Subjects in no hidden group cost one query more.
+ */
+export async function countVisibleParents(memberships: MembershipRepository, caller: Caller, subjectId: string, selection: EdgeSelection): Promise<number> {
+  const total = await memberships.countEdges(selection);
+  if (total === 0 || seesAllHiddenMemberships(caller) || (caller.kind === 'user' && caller.userId === subjectId)) return total;
+  const hidden = hiddenGroupsOf(selection);
+  let hiddenCount = 0;
+  let visibleCount = 0;
+  let continuationToken: string | undefined;
+  do {
+    const page = await memberships.queryEdges(hidden, { top: hiddenPageSize, ...(continuationToken === undefined ? {} : { continuationToken }) });
+    hiddenCount += page.edges.length;
+    visibleCount += (await withoutHiddenParents(memberships, caller, subjectId, page)).edges.length;
+    continuationToken = page.continuationToken;
+  } while (continuationToken !== undefined);
+  return total - hiddenCount + visibleCount;
 }

@@ -45,7 +45,7 @@ export const filterRules: Readonly<Record<ObjectType, FilterRules>> = {
 };
 
 /** Whether the request opted into Graph's advanced queries (https://learn.microsoft.com/graph/aad-advanced-queries). */
-function isEventual(request: GraphRequest): boolean {
+export function isEventual(request: GraphRequest): boolean {
   return request.request.headers.get('consistencylevel')?.trim().toLowerCase() === 'eventual';
 }
 
@@ -69,6 +69,21 @@ function readSearch(text: string, eventual: boolean): string {
   return match[2] ?? '';
 }
 
+/**
+ * `$count=true|false` or the `/$count` segment (`countOnly`): whether to count, or a 400. Shared by
+ * every list, relations included (SPEC 6), so the answers stay the same everywhere.
+ */
+export function readCount(query: ReadonlyMap<string, string>, eventual: boolean, countOnly: boolean): boolean {
+  const countText = query.get('$count')?.toLowerCase();
+  if (countText !== undefined && countText !== 'true' && countText !== 'false') {
+    throw new GraphError('Request_BadRequest', `Invalid value '${query.get('$count') ?? ''}' for $count: use true or false.`);
+  }
+  const count = countOnly || countText === 'true';
+  // Graph's answer to $count (option or segment) without the advanced-query opt-in (microsoft-graph-docs-contrib#2716).
+  if (count && !eventual) throw new GraphError('Request_BadRequest', '$count is not currently supported.');
+  return count;
+}
+
 /** Reads GET /users or /groups (`countOnly`: the `/$count` segment) into a DirectoryQuery or a 400 naming the bad part. */
 export function readDirectoryQuery(request: GraphRequest, objectType: ObjectType, countOnly: boolean): DirectoryQuery {
   const query = readQueryOptions(request, listOptions);
@@ -81,13 +96,7 @@ export function readDirectoryQuery(request: GraphRequest, objectType: ObjectType
   const orderBy = orderByText === undefined ? undefined : readOrderBy(orderByText, eventual);
   const searchText = query.get('$search');
   const search = searchText === undefined ? undefined : readSearch(searchText, eventual);
-  const countText = query.get('$count')?.toLowerCase();
-  if (countText !== undefined && countText !== 'true' && countText !== 'false') {
-    throw new GraphError('Request_BadRequest', `Invalid value '${query.get('$count') ?? ''}' for $count: use true or false.`);
-  }
-  const count = countOnly || countText === 'true';
-  // Graph's answer to $count (option or segment) without the advanced-query opt-in (microsoft-graph-docs-contrib#2716).
-  if (count && !eventual) throw new GraphError('Request_BadRequest', '$count is not currently supported.');
+  const count = readCount(query, eventual, countOnly);
   return {
     objectType,
     top,

@@ -1,11 +1,7 @@
-import type { ObjectType } from '../directory/directoryObjects';
 import { GraphError, graphErrors } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
-import type { GraphResult } from '../http/responses';
-import type { EdgePage, ListEdgesOptions } from '../membership/membershipRepository';
 
 const defaultPageSize = 100;
-const listOptions = new Set(['$top', '$skiptoken', '$select']);
 const objectOptions = new Set(['$select']);
 
 /**
@@ -39,22 +35,6 @@ export function readObjectOptions(request: GraphRequest): { select?: readonly st
   return select === undefined ? {} : { select };
 }
 
-/** $top, $skiptoken, $select and a type-cast segment, read from a list request. */
-export function readListOptions(request: GraphRequest): ListEdgesOptions & { select?: readonly string[] } {
-  const query = readQueryOptions(request, listOptions);
-  const { top, continuationToken } = readPaging(query);
-  // microsoft.graph.user or, as the Kiota SDKs write it, graph.user.
-  const cast = request.request.params.cast?.toLowerCase().replace(/^microsoft\./, '');
-  const objectType: ObjectType | undefined = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
-  const select = selectOf(query);
-  return {
-    top,
-    ...(continuationToken === undefined ? {} : { continuationToken }),
-    ...(objectType === undefined ? {} : { objectType }),
-    ...(select === undefined ? {} : { select }),
-  };
-}
-
 /** $top (1–999, default 100) and $skiptoken (an opaque base64url continuation token) of a list. */
 export function readPaging(query: ReadonlyMap<string, string>): { top: number; continuationToken?: string } {
   const topText = query.get('$top');
@@ -73,15 +53,6 @@ export function readPaging(query: ReadonlyMap<string, string>): { top: number; c
     }
   }
   return { top, ...(continuationToken === undefined ? {} : { continuationToken }) };
-}
-
-/** A page of directory objects with @odata.context and, when there is more, @odata.nextLink. */
-export function pageResult(request: GraphRequest, page: EdgePage, select?: readonly string[]): GraphResult {
-  const root = `${request.baseUrl}/${request.apiVersion}`;
-  const value = page.edges.map((edge) => (select === undefined ? edge.far : pick(edge.far, select)));
-  const body: Record<string, unknown> = { '@odata.context': `${root}/$metadata#directoryObjects`, value };
-  if (page.continuationToken !== undefined) body['@odata.nextLink'] = nextLinkOf(request, page.continuationToken);
-  return { status: 200, body };
 }
 
 /** The request's own URL with every option kept and `$skiptoken` set to the opaque continuation. */

@@ -1,10 +1,11 @@
-import type { Container, JSONObject, OperationResponse, SqlQuerySpec } from '@azure/cosmos';
+import type { Container, JSONObject, OperationResponse } from '@azure/cosmos';
 import { graphErrors } from '../http/errors';
 import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
 import { toStoreFault } from '../store/storeFaults';
 import { PendingDeletions } from './pendingDeletions';
 import { readGroupAnchor, readMemberAnchor } from './anchors';
-import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
+import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
+import type { EdgeSelection } from './edgeQuery';
 import { groupSidePartition, memberSidePartition, nestingGuardPartition, ownerPartition, type AddOrigin, type EdgeDocument, type EdgeKind } from './edges';
 import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
 
@@ -12,15 +13,6 @@ import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, ty
 const maxRemovalRaces = 3;
 /** Take-backs tried before a request answers its 5xx anyway (see takeBack). */
 const takeBackAttempts = 3;
-
-export interface ListEdgesOptions {
-  /** Page size, 1 to 999. */
-  readonly top: number;
-  /** Cosmos DB continuation token from the previous page. */
-  readonly continuationToken?: string;
-  /** Only objects of this type (a Graph type-cast segment). */
-  readonly objectType?: ObjectType;
-}
 
 export interface EdgePage {
   readonly edges: readonly EdgeDocument[];
@@ -94,11 +86,11 @@ export interface PendingUpdateDocument {
 
 export const pendingUpdatesPartition = (tenantId: string): string => `${tenantId}|updates`;
 
+/** The tenant of an edge partition key (`{tid}|…`). */
+const tenantOfPartition = (partitionKey: string): string => partitionKey.slice(0, partitionKey.indexOf('|'));
+
 /** The fields that place an edge: enough to delete it or change its snapshot. */
 export type EdgeRouting = Pick<EdgeDocument, 'id' | 'pk' | 'kind' | 'groupId' | 'objectId'>;
-
-/** Edge kinds a partition of each side holds (anchors and other documents share the partitions). */
-const edgeKindOfPartition = { group: 'member', member: 'memberOf', owner: 'owner' } as const;
 
 /** The membership-edge repository: both directions of every membership, and group owners. */
 export class MembershipRepository {
@@ -302,29 +294,6 @@ export class MembershipRepository {
     return takeBack;
   }
 
-  listMembers(tenantId: string, groupId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listVisible(tenantId, groupSidePartition(tenantId, groupId), edgeKindOfPartition.group, options);
-  }
-
-  listMemberOf(tenantId: string, memberId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listVisible(tenantId, memberSidePartition(tenantId, memberId), edgeKindOfPartition.member, options);
-  }
-
-  listOwners(tenantId: string, groupId: string, options: ListEdgesOptions): Promise<EdgePage> {
-    return this.listVisible(tenantId, ownerPartition(tenantId, groupId), edgeKindOfPartition.owner, options);
-  }
-
-  /**
-   * A page of edges without those whose far object is being deleted (the tenant's pending
-   * deletions, read in the same round: one point read). A page may come out short; its
-   * continuation still leads on.
-   */
-  private async listVisible(tenantId: string, partitionKey: string, kind: EdgeKind, options: ListEdgesOptions): Promise<EdgePage> {
-    const [page, deleted] = await Promise.all([this.listPartition(partitionKey, kind, options), this.deletions.deletedIds(tenantId)]);
-    if (deleted.size === 0) return page;
-    return { ...page, edges: page.edges.filter((shown) => !deleted.has(shown.id)) };
-  }
-
   /** One page (up to 1,000) of the edges of one kind in one partition, routing fields only. */
   async pageOfEdges(partitionKey: string, kind: EdgeKind, continuationToken?: string): Promise<{ edges: EdgeRouting[]; continuationToken?: string }> {
     const { resources, continuationToken: next } = await this.container.items
@@ -475,45 +444,49 @@ export class MembershipRepository {
     }
   }
 
-  private async listPartition(partitionKey: string, kind: EdgeKind, options: ListEdgesOptions): Promise<EdgePage> {
-    // The pk filter is redundant on Cosmos DB (the partitionKey option already scopes the query)
-    // but the embedded endpoint ignores that option, so the filter keeps both honest. The kind
-    // filter leaves out the anchors (anchors.ts) that share the partition.
-    const query: SqlQuerySpec =
-      options.objectType === undefined
-        ? {
-            query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind',
-            parameters: [
-              { name: '@pk', value: partitionKey },
-              { name: '@kind', value: kind },
-            ],
-          }
-        : {
-            query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind AND c.farType = @type',
-            parameters: [
-              { name: '@pk', value: partitionKey },
-              { name: '@kind', value: kind },
-              { name: '@type', value: options.objectType },
-            ],
-          };
-    let response;
-    try {
-      response = await this.container.items
-        .query<EdgeDocument>(query, {
-          partitionKey,
-          maxItemCount: options.top,
-          ...(options.continuationToken === undefined ? {} : { continuationToken: options.continuationToken }),
-        })
-        .fetchNext();
-    } catch (error) {
-      // A continuation token we did not issue makes the SDK or the store fail in many ways; none
-      // of them is the store's fault, so the client hears that its $skiptoken is bad.
-      if (options.continuationToken !== undefined && toStoreFault(error) === undefined) throw graphErrors.invalidSkipToken();
-      throw error;
-    }
-    return {
-      edges: response.resources,
-      ...(response.continuationToken === undefined || response.continuationToken === null ? {} : { continuationToken: response.continuationToken }),
+  /**
+   * One page of the edges a selection (edgeQuery.ts) names: a single-partition query, as
+   * listPartition, with a `$filter` on the far-object snapshots (SPEC 6).
+   */
+  async queryEdges(selection: EdgeSelection, page: { readonly top: number; readonly continuationToken?: string }): Promise<EdgePage> {
+    const { partitionKey, where, parameters } = selection;
+    const tenantId = tenantOfPartition(partitionKey);
+    const read = async (): Promise<EdgePage> => {
+      let response;
+      try {
+        response = await this.container.items
+          .query<EdgeDocument>(
+            { query: `SELECT * FROM c WHERE ${where}`, parameters: [...parameters] },
+            { partitionKey, maxItemCount: page.top, ...(page.continuationToken === undefined ? {} : { continuationToken: page.continuationToken }) },
+          )
+          .fetchNext();
+      } catch (error) {
+        if (page.continuationToken !== undefined && toStoreFault(error) === undefined) throw graphErrors.invalidSkipToken();
+        throw error;
+      }
+      return {
+        edges: response.resources,
+        ...(response.continuationToken === undefined || response.continuationToken === null ? {} : { continuationToken: response.continuationToken }),
+      };
     };
+    // The tenant's pending deletions in the same round: edges to objects being deleted are never shown.
+    const [found, deleted] = await Promise.all([read(), this.deletions.deletedIds(tenantId)]);
+    if (deleted.size === 0) return found;
+    return { ...found, edges: found.edges.filter((shown) => !deleted.has(shown.id)) };
+  }
+
+  /**
+   * How many edges a selection names: one aggregate query on its one logical partition (the store
+   * counts; nothing is paged through here). Cosmos DB may answer an aggregate in partial results,
+   * which are summed (https://learn.microsoft.com/azure/cosmos-db/nosql/query/aggregate-functions).
+   */
+  async countEdges(selection: EdgeSelection): Promise<number> {
+    const { partitionKey, parameters } = selection;
+    // Objects being deleted are not counted (their edges may not all be gone yet): one point read first.
+    const deleted = [...(await this.deletions.deletedIds(tenantOfPartition(partitionKey)))];
+    const where = deleted.length === 0 ? selection.where : `${selection.where} AND NOT ARRAY_CONTAINS(@deleted, c.id)`;
+    const allParameters = deleted.length === 0 ? [...parameters] : [...parameters, { name: '@deleted', value: deleted }];
+    const { resources } = await this.container.items.query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where}`, parameters: allParameters }, { partitionKey }).fetchAll();
+    return resources.reduce((sum, value) => sum + value, 0);
   }
 }

@@ -53,9 +53,13 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
       }
       const variants = expanded.filter((candidate) => candidate.variant && candidate.path.startsWith(`${route.path}/`));
       const undocumentedVariants = variants.filter((variant) => !documented.some((other) => other.path === variant.path));
+      // A `/$count` segment (SPEC 6) is its own note: the number alone, not a type.
+      const casts = undocumentedVariants.filter((variant) => !variant.path.includes('/$count'));
+      const counted = undocumentedVariants.some((variant) => variant.path === `${route.path}/$count`);
       const notes = [
         ...(route.bareRefAccepted ? ['The same request without the trailing /$ref segment is accepted too.'] : []),
-        ...(undocumentedVariants.length > 0 ? [`Add ${undocumentedVariants.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`] : []),
+        ...(casts.length > 0 ? [`Add ${casts.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`] : []),
+        ...(counted ? ['Add /$count to the path (after a type, if any) for the number of matching objects alone, as text/plain; it needs ConsistencyLevel: eventual.'] : []),
       ];
       (paths[operation.path] ??= {})[operation.method] = toOperation(operation, notes);
     }
@@ -109,7 +113,17 @@ function toOperation(operation: OperationMetadata, notes: readonly string[]): Op
     if (sharedParameters[name!] === undefined) throw new Error(`No parameter is defined for {${name}} in ${operation.path}.`);
     return { $ref: `#/parameters/${name}` };
   });
-  if (operation.paged) parameters.push({ $ref: '#/parameters/top' }, { $ref: '#/parameters/skipToken' }, { $ref: '#/parameters/select' });
+  if (operation.paged) {
+    parameters.push(
+      { $ref: '#/parameters/top' },
+      { $ref: '#/parameters/skipToken' },
+      { $ref: '#/parameters/select' },
+      { $ref: '#/parameters/filter' },
+      { $ref: '#/parameters/count' },
+      { $ref: '#/parameters/consistencyLevel' },
+    );
+  }
+  if (operation.expandable) parameters.push({ $ref: '#/parameters/select' }, { $ref: '#/parameters/expand' });
   if (operation.idempotent) parameters.push({ $ref: '#/parameters/idempotencyKey' });
   if (operation.method === 'post') parameters.push({ $ref: '#/parameters/clientRequestId' });
   if (operation.body !== undefined) {

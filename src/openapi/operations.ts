@@ -27,8 +27,10 @@ export interface OperationMetadata {
   readonly errors: readonly ErrorStatus[];
   /** A membership add: retried safely with Idempotency-Key or client-request-id (SPEC §4). */
   readonly idempotent?: boolean;
-  /** A paged list: $top, $skiptoken, $select and x-ms-pageable. */
+  /** A paged list: $top, $skiptoken, $select, $filter, $count (with ConsistencyLevel) and x-ms-pageable. */
   readonly paged?: boolean;
+  /** Takes $select and $expand (GET /groups/{id}). */
+  readonly expandable?: boolean;
   /** No token needed (GET /health, GET /openapi.json). */
   readonly anonymous?: boolean;
 }

@@ -1,3 +1,4 @@
+import { edgeSelection } from '../membership/edgeQuery';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,7 +75,7 @@ export async function warmUp(
         for (let round = 0; round < warmUpRounds; round += 1) {
           await directory.getObject(nobody, nobody);
           // A listing's default page size (src/graph/listing.ts).
-          await memberships.listMembers(nobody, nobody, { top: 100 });
+          await memberships.queryEdges(edgeSelection(nobody, 'members', nobody, {}), { top: 100 });
         }
       }).result,
     // Only functions that need a token: an anonymous one would do its work (the health check

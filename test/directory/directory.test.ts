@@ -190,11 +190,12 @@ describe('reads and tenancy', () => {
     });
   });
 
-  it('an unsupported query option on a single object is a 400 naming it, never silently ignored ($expand included)', async () => {
+  it('an unsupported query option on a single object is a 400 naming it, never silently ignored ($expand but on a group included)', async () => {
     const group = await service.createGroup();
     const user = await service.createUser();
     for (const [path, option] of [
-      [`/v1.0/groups/${group.id}?$expand=members`, '$expand'],
+      [`/v1.0/users/${user.id}?$expand=memberOf`, '$expand'],
+      [`/v1.0/groups/${group.id}?$top=1`, '$top'],
       [`/v1.0/users/${user.id}?$top=1`, '$top'],
       [`/v1.0/users/${user.userPrincipalName}?$filter=id eq '1'`, '$filter'],
     ] as const) {
