@@ -48,4 +48,12 @@ export class SecondInstance {
     this.child.kill('SIGTERM');
     await exited;
   }
+
+  /** Ends the process at once, mid-request (SIGKILL), as a host recycling an instance would. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
 }
