@@ -1,6 +1,7 @@
 import type { Container } from '@azure/cosmos';
 import { GraphError, graphErrors } from '../http/errors';
 import { groupSidePartition, memberSidePartition, ownerPartition, type EdgeDocument } from '../membership/edges';
+import { edgesOfPartition, ownerEdgesOfOwner } from '../membership/edgeQueries';
 import type { MembershipRepository } from '../membership/membershipRepository';
 import { getCosmosStore } from '../store/cosmosStore';
 import { getRepositories, type Repositories } from '../store/repositories';
@@ -222,24 +223,12 @@ export class LifecycleStore {
     }
   }
 
-  private async partitionEdges(partitionKey: string): Promise<EdgeDocument[]> {
-    const { resources } = await this.membershipContainer.items
-      .query<EdgeDocument>({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: partitionKey }] }, { partitionKey })
-      .fetchAll();
-    return resources;
+  private partitionEdges(partitionKey: string): Promise<EdgeDocument[]> {
+    return edgesOfPartition(this.membershipContainer, partitionKey);
   }
 
-  private async ownerEdgesOf(tenantId: string, ownerId: string): Promise<EdgeDocument[]> {
-    const { resources } = await this.membershipContainer.items
-      .query<EdgeDocument>({
-        query: "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.kind = 'owner' AND c.id = @id",
-        parameters: [
-          { name: '@tenantId', value: tenantId },
-          { name: '@id', value: ownerId },
-        ],
-      })
-      .fetchAll();
-    return resources;
+  private ownerEdgesOf(tenantId: string, ownerId: string): Promise<EdgeDocument[]> {
+    return ownerEdgesOfOwner(this.membershipContainer, tenantId, ownerId);
   }
 
   private async deleteIgnoringAbsent(container: Container, id: string, partitionKey: string): Promise<void> {
