@@ -1,4 +1,5 @@
 import { addMember } from './addMember';
+import { addOwner } from './addOwner';
 import { addMemberOf } from './addMemberOf';
 import { addMyJoinedGroup } from './addMyJoinedGroup';
 import { addMyJoinedGroupMemberOf } from './addMyJoinedGroupMemberOf';
@@ -6,6 +7,8 @@ import { addUserJoinedGroup } from './addUserJoinedGroup';
 import { batch } from './batch';
 import { createGroup } from './createGroup';
 import { createUser } from './createUser';
+import { deleteGroup } from './deleteGroup';
+import { deleteUser } from './deleteUser';
 import { getDirectoryObject } from './getDirectoryObject';
 import { getDirectoryObjectsByIds } from './getDirectoryObjectsByIds';
 import { getGroup, getMe, getUser } from './getObject';
@@ -17,6 +20,9 @@ import { listGroupRelations, listMyRelations, listUserRelations } from './listRe
 import { listUsers } from './listUsers';
 import { createNotFound } from './notFound';
 import { removeMember } from './removeMember';
+import { removeOwner } from './removeOwner';
+import { updateGroup } from './updateGroup';
+import { updateUser } from './updateUser';
 
 /**
  * Every HTTP-triggered function. The order here does not matter and must not: the host tries
@@ -49,6 +55,13 @@ const routed: readonly HttpFunctionDefinition[] = [
   listUserRelations,
   listMyRelations,
   removeMember,
+  // The lifecycle (SPEC 6).
+  updateUser,
+  updateGroup,
+  deleteUser,
+  deleteGroup,
+  addOwner,
+  removeOwner,
   getOpenApi,
   getHealth,
   batch,

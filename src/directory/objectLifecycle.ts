@@ -55,8 +55,9 @@ export async function updateStoredObject({ directory, memberships }: LifecycleSt
   try {
     next = await directory.replaceObject(current, entity);
   } catch (error) {
-    // Another change (or the deletion) won: the anchors made for this version go again.
-    await directory.anchors.remove(current, nextVersion).catch(() => undefined);
+    // Nothing changed (another change or the deletion won, or the store failed): the anchors
+    // made for this version and the pending update go again.
+    await Promise.all([directory.anchors.remove(current, nextVersion), memberships.deleteDocument(pending.id, pending.pk)]).catch(() => undefined);
     throw error;
   }
   await directory.anchors.remove(current, versionOf(current));

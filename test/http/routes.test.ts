@@ -82,6 +82,12 @@ const samples: Record<string, [method: string, path: string][]> = {
     '/v1.0/me/joinedGroups/microsoft.graph.group/$count',
   ].map((path) => ['GET', path]),
   removeMember: [...v(`groups/${G}/members/${U}/$ref`), `/V1.0/GROUPS/${G}/Members/${U}/%24REF`, `/v1.0/groups/${G}/members/adele@contoso.com/$ref/`].map((path) => ['DELETE', path]),
+  updateUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/V1.0/USERS/adele%40contoso.com/', '/v1.0/users/$count'].map((path) => ['PATCH', path]),
+  updateGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345'].map((path) => ['PATCH', path]),
+  deleteUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', `/BETA/Users/${U}/`].map((path) => ['DELETE', path]),
+  deleteGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/$ref'].map((path) => ['DELETE', path]),
+  addOwner: [...v(`groups/${G}/owners/$ref`), `/V1.0/Groups/${G}/OWNERS/%24ref`, `/beta/groups/${G}/owners/$REF/`].map((path) => ['POST', path]),
+  removeOwner: [...v(`groups/${G}/owners/${U}/$ref`), `/V1.0/GROUPS/${G}/Owners/${U}/%24REF`, `/v1.0/groups/${G}/owners/not-a-guid/$ref/`].map((path) => ['DELETE', path]),
   getOpenApi: ['/openapi.json', '/OpenAPI.json', '/openapi.json/'].map((path) => ['GET', path]),
   getHealth: ['/health', '/HEALTH', '/health/'].map((path) => ['GET', path]),
   batch: [...v('$batch'), '/V1.0/$BATCH', '/beta/%24batch', '/v1.0/$batch/'].map((path) => ['POST', path]),
@@ -93,9 +99,12 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'PUT', path: `/v1.0/groups/${G}/members/$ref`, allow: ['POST'] },
   { method: 'GET', path: `/v1.0/groups/${G}/members/${U}/$ref`, allow: ['DELETE'] },
   { method: 'POST', path: `/beta/groups/${G}/members/${U}/$ref`, allow: ['DELETE'] },
-  { method: 'POST', path: `/v1.0/groups/${G}`, allow: ['GET'] },
-  { method: 'PATCH', path: `/v1.0/groups/${G}`, allow: ['GET'] },
-  { method: 'DELETE', path: `/v1.0/users/${U}`, allow: ['GET'] },
+  { method: 'POST', path: `/v1.0/groups/${G}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'PUT', path: `/v1.0/groups/${G}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'POST', path: `/v1.0/users/${U}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'PATCH', path: `/v1.0/groups/${G}/members`, allow: ['GET'] },
+  { method: 'GET', path: `/v1.0/groups/${G}/owners/$ref`, allow: ['POST'] },
+  { method: 'PATCH', path: '/v1.0/me', allow: ['GET'] },
   { method: 'PATCH', path: '/v1.0/users', allow: ['GET', 'POST'] },
   { method: 'HEAD', path: '/v1.0/me', allow: ['GET'] },
   { method: 'OPTIONS', path: '/health', allow: ['GET'] },
@@ -110,7 +119,8 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'GET', path: '/v2.0/groups' },
   { method: 'GET', path: '/v1.0/nothingHere' },
   { method: 'DELETE', path: '/v1.0/groups', allow: ['GET', 'POST'] },
-  { method: 'DELETE', path: `/v1.0/groups/${G}/owners/${U}/$ref` },
+  { method: 'GET', path: `/v1.0/groups/${G}/owners/${U}/$ref`, allow: ['DELETE'] },
+  { method: 'DELETE', path: `/v1.0/groups/${G}/memberOf/${U}/$ref` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/microsoft.graph.device` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/$ref/extra` },
   { method: 'POST', path: `/v1.0/groups/${G}/members/$ref/extra` },
@@ -283,7 +293,7 @@ describe('through HTTP', () => {
     });
     // As in Azure: no POST route has that one segment, and GET /groups/{id} has the shape.
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
+    expect(response.headers.get('allow')).toBe('GET, PATCH, DELETE');
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: false, memberSide: false });
     expect(await service.snapshotStore()).toEqual(before);
   });

@@ -395,6 +395,22 @@ const scenarios: Record<string, () => Promise<Call>> = {
     const { userId, groupId } = await memberUser();
     return { path: `/v1.0/groups/${groupId}/members/${userId}/$ref` };
   },
+  UpdateUser: async () => ({ path: `/v1.0/users/${(await service.createUser()).id}`, body: { displayName: 'Renamed', jobTitle: 'Engineer' } }),
+  UpdateGroup: async () => {
+    const member = await service.createUser();
+    return { path: `/v1.0/groups/${(await service.createGroup()).id}`, body: { description: 'Changed', 'members@odata.bind': [odataId('users', member.id)] } };
+  },
+  DeleteUser: async () => ({ path: `/v1.0/users/${(await memberUser()).userId}` }),
+  DeleteGroup: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}` }),
+  CreateOwner: async () => {
+    const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
+    return { path: `/v1.0/groups/${group.id}/owners/$ref`, body: { '@odata.id': odataId('directoryObjects', user.id) } };
+  },
+  RemoveOwner: async () => {
+    const [first, second] = await Promise.all([service.createUser(), service.createUser()]);
+    const group = await service.createGroup({ 'owners@odata.bind': [odataId('users', first.id), odataId('users', second.id)] });
+    return { path: `/v1.0/groups/${group.id}/owners/${second.id}/$ref` };
+  },
   GetHealth: async () => ({ path: '/health', token: null }),
   Batch: async () => ({ path: '/v1.0/$batch', body: { requests: [{ id: '1', method: 'GET', url: `/groups/${(await service.createGroup()).id}` }] } }),
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
@@ -464,7 +480,7 @@ async function refusalFor(documented: DocumentedOperation): Promise<Refusal> {
 
 /** The request with every `{id}` an object that does not exist, and /me with an app token. */
 function missingObjectCall(documented: DocumentedOperation): Call {
-  const body = documented.method === 'post' ? { id: randomUUID() } : undefined;
+  const body = documented.method === 'post' ? { id: randomUUID() } : documented.method === 'patch' ? { displayName: 'Absent' } : undefined;
   return { path: documented.path.replace(/\{\w+\}/g, () => randomUUID()), ...(body === undefined ? {} : { body }) };
 }
 
