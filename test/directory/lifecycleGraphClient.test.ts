@@ -76,4 +76,22 @@ describe('Microsoft Graph JavaScript client: the directory lifecycle', () => {
     expect(((await client.api(`/groups/${group.id}/owners`).get()) as Page).value.map((entry) => entry.id)).toEqual([second.id]);
     await expect(client.api(`/groups/${group.id}/owners/${first.id}/$ref`).delete()).rejects.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
   });
+
+  it('a filtered list with $count, and a relation /$count, as the client sends them (ConsistencyLevel: eventual)', async () => {
+    const client = sdk.client(await service.adminToken());
+    const prefix = `Count${Date.now()}`;
+    const groups = [await service.createGroup({ displayName: `${prefix} A` }), await service.createGroup({ displayName: `${prefix} B` }), await service.createGroup({ displayName: `${prefix} C` })];
+    const page = (await client.api('/groups').header('ConsistencyLevel', 'eventual').filter(`startswith(displayName,'${prefix}')`).count(true).top(2).orderby('displayName').get()) as Page & {
+      '@odata.count': number;
+      '@odata.nextLink'?: string;
+    };
+    expect(page['@odata.count']).toBe(3);
+    expect(page.value.map((entry) => entry.displayName)).toEqual([`${prefix} A`, `${prefix} B`]);
+    expect(page['@odata.nextLink']).toBeDefined();
+    const [user] = [await service.createUser()];
+    await service.addMember(groups[0]!.id, user.id);
+    const count = (await client.api(`/groups/${groups[0]!.id}/members/$count`).header('ConsistencyLevel', 'eventual').get()) as unknown;
+    expect(String(count)).toBe('1');
+    await expect(client.api('/groups').filter(`startswith(displayName,'${prefix}')`).count(true).get()).rejects.toMatchObject({ statusCode: 400 });
+  });
 });
