@@ -9,6 +9,7 @@ import { createUser } from './createUser';
 import { getDirectoryObject } from './getDirectoryObject';
 import { getDirectoryObjectsByIds } from './getDirectoryObjectsByIds';
 import { getGroup, getMe, getUser } from './getObject';
+import { getGroupsDelta } from './getGroupsDelta';
 import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
@@ -40,6 +41,7 @@ const routed: readonly HttpFunctionDefinition[] = [
   createGroup,
   getUser,
   getGroup,
+  getGroupsDelta,
   getMe,
   getDirectoryObject,
   getDirectoryObjectsByIds,

@@ -18,7 +18,7 @@ export const partitionKeyPath = '/pk';
  */
 export const indexedPaths: Readonly<Record<keyof typeof containerNames, readonly string[]>> = {
   directory: ['/displayName/?', '/groupTypes/[]/?', '/mail/?', '/mailEnabled/?', '/mailNickname/?', '/pk/?', '/securityEnabled/?', '/userPrincipalName/?'],
-  memberships: ['/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?'],
+  memberships: ['/atMs/?', '/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?'],
 };
 
 export interface CosmosStore {
