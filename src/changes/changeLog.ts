@@ -71,7 +71,7 @@ export const changeRecordId = (seq: number): string => `$change.${String(seq).pa
 /** 8 days: a delta token is good for 7 (SPEC 9), and a reader may hold one to its last second. */
 export const changeRecordTtlSeconds = 8 * 24 * 3600;
 /** Writers of one group that lose the head race this many times in a row get a 429. */
-const maxHeadAttempts = 8;
+const maxHeadAttempts = 12;
 /** Heads remembered per process; past this the cache starts again (it is only a hint). */
 const maxCachedHeads = 10_000;
 
@@ -98,8 +98,29 @@ async function readHead(container: Container, partitionKey: string): Promise<{ s
  * read. Returns the answers of `operations` alone, in their order, so callers read them as they
  * read a batch without the log. The record is written only when every operation succeeded.
  */
-export async function runLoggedBatch(container: Container, partitionKey: string, operations: readonly OperationInput[], change: ChangeDraft, preconditions = 0): Promise<OperationResponse[]> {
+export function runLoggedBatch(container: Container, partitionKey: string, operations: readonly OperationInput[], change: ChangeDraft, preconditions = 0): Promise<OperationResponse[]> {
+  // One logged batch per group at a time in this process: writers here never race each other
+  // for the head (100 simultaneous adds to one group would otherwise lose to each other in
+  // rounds); only other instances do, and they retry with a jittered pause.
+  const previous = inFlight.get(partitionKey) ?? Promise.resolve();
+  const run = previous.then(() => runLoggedBatchNow(container, partitionKey, operations, change, preconditions));
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  inFlight.set(partitionKey, settled);
+  void settled.then(() => {
+    if (inFlight.get(partitionKey) === settled) inFlight.delete(partitionKey);
+  });
+  return run;
+}
+
+const inFlight = new Map<string, Promise<void>>();
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function runLoggedBatchNow(container: Container, partitionKey: string, operations: readonly OperationInput[], change: ChangeDraft, preconditions: number): Promise<OperationResponse[]> {
   for (let attempt = 1; attempt <= maxHeadAttempts; attempt += 1) {
+    if (attempt > 2) await pause(Math.random() * 5 * attempt);
     const cached = attempt === 1 ? heads.get(partitionKey) : undefined;
     const head = cached ?? (await readHead(container, partitionKey));
     const seq = head.seq + 1;
