@@ -12,6 +12,7 @@ import { deleteUser } from './deleteUser';
 import { getDirectoryObject } from './getDirectoryObject';
 import { getDirectoryObjectsByIds } from './getDirectoryObjectsByIds';
 import { getGroup, getMe, getUser } from './getObject';
+import { getGroupsDelta } from './getGroupsDelta';
 import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
@@ -46,6 +47,7 @@ const routed: readonly HttpFunctionDefinition[] = [
   createGroup,
   getUser,
   getGroup,
+  getGroupsDelta,
   getMe,
   getDirectoryObject,
   getDirectoryObjectsByIds,

@@ -12,6 +12,7 @@ export const errorCodes = {
   NotFound: 404,
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
+  SyncStateNotFound: 410,
   UnsupportedMediaType: 415,
   FailedDependency: 424,
   TooManyRequests: 429,

@@ -649,6 +649,7 @@ const routeShapes: readonly RouteShape[] = [
   { name: 'createGroup', method: 'POST', body: 'group', caller: 'admin', path: () => join(versionArb, literal('groups')) },
   { name: 'getUser', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('users'), userIdArb()) },
   { name: 'getGroup', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('groups'), groupIdArb()) },
+  { name: 'getGroupsDelta', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('groups'), literal('delta')) },
   { name: 'getMe', method: 'GET', caller: 'delegated', path: () => join(versionArb, literal('me')) },
   {
     name: 'listGroupRelations',
@@ -816,6 +817,8 @@ function cleanPath(shape: RouteShape): string {
       return `/v1.0/users/${fx.user.id}`;
     case 'getGroup':
       return `/v1.0/groups/${fx.security}`;
+    case 'getGroupsDelta':
+      return `/v1.0/groups/delta?$filter=${encodeURIComponent(`id eq '${fx.security}'`)}`;
     case 'getMe':
       return '/v1.0/me';
     case 'listGroupRelations':

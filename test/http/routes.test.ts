@@ -38,9 +38,20 @@ const samples: Record<string, [method: string, path: string][]> = {
     '/v1.0/users/$count',
     '/beta/USERS/%24COUNT',
   ].map((path) => ['GET', path]),
-  getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`, '/v1.0/groups/$count', '/beta/groups/$Count/'].map(
-    (path) => ['GET', path],
-  ),
+  getGroup: [
+    ...v(`groups/${G}`),
+    `/V1.0/GROUPS/${G}/`,
+    '/v1.0/groups/12345',
+    '/v1.0/groups/$ref',
+    `/v1.0/groups/${G}%2Fmembers%2F%24ref`,
+    '/v1.0/groups/$count',
+    '/beta/groups/$Count/',
+    '/v1.0/groups/delta()',
+    '/v1.0/groups/deltas',
+    '/v1.0/groups/microsoft.graph.delta',
+  ].map((path) => ['GET', path]),
+  // GET /groups/delta() and /groups/microsoft.graph.delta are getGroup's, answered as delta (functions/getGroupsDelta.ts).
+  getGroupsDelta: [...v('groups/delta'), '/BETA/GROUPS/DELTA/', '/v1.0/groups/delta%0A'].map((path) => ['GET', path]),
   // GET /users/$count and /groups/$count are getUser's and getGroup's (functions/listUsers.ts says why).
   listUsers: [...v('users'), '/V1.0/USERS', '/beta/users/'].map((path) => ['GET', path]),
   listGroups: [...v('groups'), '/v1.0/Groups', '/beta/groups/'].map((path) => ['GET', path]),

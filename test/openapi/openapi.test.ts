@@ -378,6 +378,7 @@ const scenarios: Record<string, () => Promise<Call>> = {
     return { path: '/v1.0/directoryObjects/getByIds', body: { ids: [user.id, group.id, randomUUID()], types: ['user', 'group'] } };
   },
   ListUsers: async () => ({ path: `/v1.0/users?$filter=${encodeURIComponent(`id eq '${(await service.createUser()).id}'`)}&$select=displayName` }),
+  GetGroupsDelta: async () => ({ path: `/v1.0/groups/delta?$filter=${encodeURIComponent(`id eq '${(await service.createGroup({ description: 'Tracked' })).id}'`)}` }),
   ListGroups: async () => ({ path: `/v1.0/groups?$filter=${encodeURIComponent(`startswith(displayName,'${(await service.createGroup()).id.slice(0, 4)}') or securityEnabled eq true`)}&$top=2` }),
   ListGroupMembers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members?$top=1` }),
   ListGroupMemberUsers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.user` }),
@@ -445,6 +446,8 @@ const bodyRefusals: Record<string, () => Promise<Refusal>> = {
   // The lists name no object: a $filter on a property they cannot filter is their refusal.
   ListUsers: async () => ({ call: { path: `/v1.0/users?$filter=${encodeURIComponent("jobTitle eq 'x'")}` }, statuses: [400] }),
   ListGroups: async () => ({ call: { path: `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'x' and")}` }, statuses: [400] }),
+  // Delta names no object either: an id filter with a non-GUID id is its refusal.
+  GetGroupsDelta: async () => ({ call: { path: `/v1.0/groups/delta?$filter=${encodeURIComponent("id eq 'x'")}` }, statuses: [400] }),
   // getByIds names no object in its path, and leaves unknown ids out: a non-GUID id is its refusal.
   GetDirectoryObjectsByIds: async () => ({ call: { path: '/v1.0/directoryObjects/getByIds', body: { ids: [randomUUID(), 'not-a-guid'] } }, statuses: [400] }),
   CreateUser: async () => {
