@@ -449,9 +449,14 @@ async function measureGroupLists(cosmos: BenchProcess, issuer: DevIssuer, author
       ),
   );
   const seedSeconds = (performance.now() - started) / 1000;
+  // Counted with the SDK's default timeout (60 s): the service's 5 s one is too short for a scan of this size.
   const {
     resources: [documents],
-  } = await store.directory.items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
+  } = await new CosmosClient({ endpoint: cosmos.url, key: cosmosKey, connectionPolicy: { enableEndpointDiscovery: false } })
+    .database('bench-groups')
+    .container(containerNames.directory)
+    .items.query<number>('SELECT VALUE COUNT(1) FROM c')
+    .fetchAll();
   console.log(
     `\nFiltered pages of GET /groups at ${groupCount} groups (created in-process through createGroup in ${fixed(seedSeconds, 1)} s; the directory container holds ${documents} documents, and the embedded store scans them all on every query: times are the embedded store's, not Cosmos DB's; ${samples} samples each, medians):`,
   );
@@ -491,13 +496,17 @@ async function measureGroupLists(cosmos: BenchProcess, issuer: DevIssuer, author
     const pageSize = 100;
     const servicePages: { requests: number; ms: number; objects: number }[] = [];
     const barePages: { requests: number; ms: number; objects: number }[] = [];
+    let serviceTimeouts = 0;
     for (let sample = 0; sample < samples; sample += 1) {
       const before = await service.stats();
       started = performance.now();
       const response = await fetch(`${service.url}/v1.0/groups?${testCase.query.replaceAll(' ', '%20')}&$top=${pageSize}`, { headers });
       const body = (await response.json()) as { value?: unknown[] };
       const ms = performance.now() - started;
-      if (response.status !== 200) throw new Error(`GET /groups?${testCase.query}: ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+      // A 503 is the service's 5 s store timeout cutting the embedded store's scan short (on a
+      // loaded machine a scan of 20,000 documents can take that long): reported as a failure.
+      if (response.status === 503) serviceTimeouts += 1;
+      else if (response.status !== 200) throw new Error(`GET /groups?${testCase.query}: ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
       servicePages.push({ requests: (await service.stats()).cosmosRequests - before.cosmosRequests, ms, objects: body.value?.length ?? 0 });
 
       const parameters = [
@@ -520,8 +529,8 @@ async function measureGroupLists(cosmos: BenchProcess, issuer: DevIssuer, author
     );
     const expected = Math.min(testCase.matches, pageSize);
     target(
-      ours.requests <= bare.requests && ours.objects === expected && bare.objects === expected,
-      `GET /groups ${testCase.label} at ${groupCount} groups: ${ours.requests} store requests per page (the bare query: ${bare.requests}), ${ours.objects} of ${expected} objects expected`,
+      serviceTimeouts === 0 && ours.requests <= bare.requests && ours.objects === expected && bare.objects === expected,
+      `GET /groups ${testCase.label} at ${groupCount} groups: ${ours.requests} store requests per page (the bare query: ${bare.requests}), ${ours.objects} of ${expected} objects expected${serviceTimeouts === 0 ? '' : `; ${serviceTimeouts} of ${samples} pages answered 503 (the embedded store's scan outlasted the service's 5 s store timeout)`}`,
     );
   }
   // `$count=true` beyond one page adds one COUNT query (test/directory/lists.test.ts counts it).
