@@ -4,6 +4,7 @@
  * service and a bare node:http baseline each run alone (benchProcesses.ts); load comes from this
  * process with autocannon; CPU per request is each server's own getrusage time.
  */
+import { repositoriesOver } from '../../src/store/repositories';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,13 +17,12 @@ import type { Caller } from '../../src/auth';
 import { EntraTokenVerifier } from '../../src/auth/verifyEntraToken';
 import { readServiceSettings } from '../../src/config/settings';
 import { listingPartitionKey } from '../../src/directory/directoryListing';
-import { objectPartitionKey } from '../../src/directory/directoryObjects';
-import { DirectoryRepository } from '../../src/directory/directoryRepository';
+import { objectPartitionKey, type DirectoryObjectDocument } from '../../src/directory/directoryObjects';
+import { anchorsOf } from '../../src/membership/anchors';
 import { createGroup } from '../../src/directory/directoryService';
 import { createGroupSchema } from '../../src/directory/schemas';
 import { DevIssuer } from '../../src/local/devIssuer';
 import { groupSidePartition, memberSidePartition } from '../../src/membership/edges';
-import { MembershipRepository } from '../../src/membership/membershipRepository';
 import { containerNames, createCosmosStore, ensureCosmosResources, partitionKeyPath, type CosmosStore } from '../../src/store/cosmosStore';
 import { buildDeployPackage, bundleFile } from '../../scripts/packageDeploy';
 import { FaultProxy } from '../support/faultProxy';
@@ -98,13 +98,23 @@ async function createDatabase(client: CosmosClient, id: string): Promise<{ direc
 }
 
 /** Users and groups written straight to the store, identically for both servers. */
-async function seedDirectory(directory: Container, tenantId: string, userIds: string[], groupIds: string[]): Promise<void> {
+/**
+ * Users and groups written straight to the store (thousands through the API would dominate the
+ * bench), each with its anchors, as a creation through the service writes them (src/membership/anchors.ts).
+ */
+async function seedDirectory({ directory, memberships }: { directory: Container; memberships: Container }, tenantId: string, userIds: string[], groupIds: string[]): Promise<void> {
   const writes = [
     ...userIds.map((id) => ({ id, objectType: 'user', entity: { displayName: id.slice(0, 8), userPrincipalName: `${id}@bench.example` } })),
     ...groupIds.map((id) => ({ id, objectType: 'group', entity: { displayName: id.slice(0, 8), mailNickname: id.slice(0, 8), mailEnabled: false, securityEnabled: true, groupTypes: [] } })),
   ];
   for (let index = 0; index < writes.length; index += 32) {
-    await Promise.all(writes.slice(index, index + 32).map((write) => directory.items.create({ ...write, pk: objectPartitionKey(tenantId, write.id), tenantId })));
+    await Promise.all(
+      writes.slice(index, index + 32).map(async (write) => {
+        const object = { ...write, pk: objectPartitionKey(tenantId, write.id), tenantId } as DirectoryObjectDocument;
+        await Promise.all(anchorsOf(object).map((anchor) => memberships.items.create(anchor)));
+        await directory.items.create(object);
+      }),
+    );
   }
 }
 
@@ -197,7 +207,7 @@ async function measureLoad(deployDirectory: string): Promise<void> {
     await issuer.close();
     return;
   }
-  for (const database of ['bench-service', 'bench-baseline']) await seedDirectory((await createDatabase(client, database)).directory, tenantId, userIds, groupIds);
+  for (const database of ['bench-service', 'bench-baseline']) await seedDirectory(await createDatabase(client, database), tenantId, userIds, groupIds);
 
   const common = { COSMOS_ENDPOINT: cosmos.url, COSMOS_KEY: cosmosKey, BENCH_TENANT: tenantId };
   const serviceSettings = { COSMOS_DATABASE: 'bench-service', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience };
@@ -431,8 +441,7 @@ async function measureGroupLists(cosmos: BenchProcess, issuer: DevIssuer, author
   const samples = 3;
   const settings = { COSMOS_ENDPOINT: cosmos.url, COSMOS_KEY: cosmosKey, COSMOS_DATABASE: 'bench-groups', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience };
   const store = await createServiceDatabase(settings);
-  const directory = new DirectoryRepository(store.directory);
-  const memberships = new MembershipRepository(store.memberships);
+  const { directory, memberships } = repositoriesOver(store);
   const caller: Caller = { kind: 'app', tenantId, appId: randomUUID(), roles: new Set(['Group.ReadWrite.All']) };
   const name = (index: number) => `Project ${String(index).padStart(5, '0')}`;
   let started = performance.now();
@@ -598,9 +607,8 @@ async function measureRounds(cosmosUrl: string, authority: string, tenantId: str
 
 /** Resident size of a fresh service process after 5,000 requests and after 50,000. */
 async function measureMemory(service: BenchProcess, client: CosmosClient, tenantId: string, headers: Record<string, string>): Promise<void> {
-  const { directory } = await createDatabase(client, 'bench-scale');
   const groupIds = Array.from({ length: 20 }, () => randomUUID());
-  await seedDirectory(directory, tenantId, [], groupIds);
+  await seedDirectory(await createDatabase(client, 'bench-scale'), tenantId, [], groupIds);
   let next = 0;
   const getGroup = () => ({ method: 'GET' as const, path: `/v1.0/groups/${groupIds[next++ % groupIds.length]!}` });
   await load(service, 5_000, getGroup, headers);
@@ -616,7 +624,7 @@ async function measureScale(client: CosmosClient, service: BenchProcess, tenantI
   const { directory, memberships } = await createDatabase(client, 'bench-scale');
   const bigGroup = randomUUID();
   const busyUser = randomUUID();
-  await seedDirectory(directory, tenantId, [busyUser], [bigGroup]);
+  await seedDirectory({ directory, memberships }, tenantId, [busyUser], [bigGroup]);
   const edge = (pk: string, id: string, groupId: string, objectId: string, farType: string) => ({
     id,
     pk,
