@@ -6,7 +6,7 @@ import type { ChangeRecord } from './changeLog';
  * request times out after 5 s and the SDK retries a throttled one 3 times within 3 s more
  * (src/store/cosmosStore.ts), so a minute is far beyond any batch's life, and beyond the clock
  * skew NTP leaves between instances. Readers of the log that walk it by time (delta tokens, the
- * outbox) read again this far back, and drop what they saw by each group's sequence number.
+ * outbox) read again this far back, and report the current state of what the records name.
  */
 export const commitLagMs = 60_000;
 
@@ -27,11 +27,4 @@ export async function listChangesSince(container: Container, sinceMs: number, op
   }
   const { resources } = await container.items.query<ChangeRecord>({ query, parameters }).fetchAll();
   return resources;
-}
-
-/** Groups' last sequence numbers among `records` (the positions a reader has seen). */
-export function lastSequences(records: readonly ChangeRecord[]): Record<string, number> {
-  const last: Record<string, number> = {};
-  for (const record of records) last[record.groupId] = Math.max(last[record.groupId] ?? 0, record.seq);
-  return last;
 }

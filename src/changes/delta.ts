@@ -10,25 +10,26 @@ import { edgeSelection } from '../membership/edgeQuery';
 import type { Repositories } from '../store/repositories';
 import { getCosmosStore } from '../store/cosmosStore';
 import type { ChangeRecord } from './changeLog';
-import { commitLagMs, lastSequences, listChangesSince } from './changeReads';
+import { commitLagMs, listChangesSince } from './changeReads';
+import { mapWithConcurrency } from '../directory/directoryObjectReads';
 
 /**
  * GET /groups/delta (SPEC 9) over the change log (changeLog.ts).
  *
- * A round reads the tenant's records written after the token's watermark `w` (one query), skips
- * the membership records it already reported (per group, by sequence number: `s`), and answers
- * each changed group as it is now (read afresh), with `members@delta` from its records: per
- * member, the last record wins (added: the member; removed: `@removed`). A group that is gone is
- * `@removed`. The next watermark is the round's start less commitLagMs, so a record that committed
- * late (its writer's clock before the watermark's) is still found; the sequence numbers keep it
- * from being reported twice. Lifecycle records (a group created, changed, deleted) are not
- * skipped while within the lag: they only say "read the group again", and a PATCH writes its
- * record just before its commit (src/membership/anchors.ts). Such a group's members@delta is its
- * whole member list (a group created with members bound lists them there).
+ * A round reads the tenant's records written after the token's watermark `w` (one query) and
+ * answers each group they name as it is now (read afresh), with `members@delta` for the members
+ * the records name, each in its state now: a member the group side holds is listed, one it does
+ * not is `@removed` (one point read per member named, 16 at a time). The records' order is never
+ * used, so no ordering has to be kept when they are written (changeLog.ts). A group that is gone
+ * is `@removed`. The next watermark is the round's start less commitLagMs, so a record that
+ * committed late (its writer's clock before the watermark's) is still found; what changed in that
+ * last minute is reported again next round, in its state then, which a client applies as it did
+ * the first time (Graph's delta may repeat an entry too). A group with a lifecycle record (created,
+ * changed, deleted) gets its whole member list (a group created with members bound lists them).
  *
  * The first round (no token) is the full state: every group (paged on the listing), each with
- * every member. Its deltaLink starts from the moment the sync began (less the lag, with the
- * positions reached by then), so what changed while it paged is reported next: a client that
+ * every member. Its deltaLink starts from the moment the sync began (less the lag), so what
+ * changed while it paged is reported next: a client that
  * applies the sync and every round after it in order holds exactly what a direct read shows.
  *
  * Tokens are base64url JSON, opaque to clients, checked for their tenant; they carry $select and
@@ -50,9 +51,9 @@ interface Scope {
   readonly sel?: readonly string[];
   readonly ids?: readonly string[];
 }
-type SyncState = Scope & { readonly p: 'sync'; readonly w: number; readonly s: Record<string, number>; readonly c?: string; readonly i?: number };
-type RoundState = Scope & { readonly p: 'round'; readonly w: number; readonly s: Record<string, number>; readonly r: number; readonly after?: string; readonly acc: Record<string, number> };
-type DeltaState = Scope & { readonly p: 'delta'; readonly w: number; readonly s: Record<string, number> };
+type SyncState = Scope & { readonly p: 'sync'; readonly w: number; readonly c?: string; readonly i?: number };
+type RoundState = Scope & { readonly p: 'round'; readonly w: number; readonly r: number; readonly after?: string };
+type DeltaState = Scope & { readonly p: 'delta'; readonly w: number };
 
 const encode = (state: SyncState | RoundState | DeltaState): string => Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
 
@@ -63,8 +64,14 @@ function decode(token: string, tenantId: string, option: string): SyncState | Ro
   } catch {
     state = undefined;
   }
-  const candidate = state as Partial<DeltaState> | undefined;
-  if (typeof candidate !== 'object' || candidate === null || candidate.t !== tenantId || typeof candidate.w !== 'number' || typeof candidate.s !== 'object') {
+  const candidate = state as Partial<RoundState> | Partial<SyncState> | Partial<DeltaState> | undefined;
+  const wellFormed =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    candidate.t === tenantId &&
+    typeof candidate.w === 'number' &&
+    (candidate.p === 'sync' || candidate.p === 'delta' || (candidate.p === 'round' && typeof candidate.r === 'number'));
+  if (!wellFormed) {
     throw new GraphError('Request_BadRequest', `The ${option} is not valid.`);
   }
   return state as SyncState | RoundState | DeltaState;
@@ -159,15 +166,12 @@ export async function answerGroupsDelta(request: GraphRequest, repositories: Rep
     const filter = query.get('$filter');
     const select = selectOf(query);
     const scope: Scope = { t: tenantId, ...(select === undefined ? {} : { sel: select }), ...(filter === undefined ? {} : { ids: parseIdFilter(filter) }) };
-    // Positions reached now: the sync (or "from now on") starts here.
-    const { memberships } = await getCosmosStore();
+    // The sync (or "from now on") starts here, less the lag: a change committing now is reported next.
     const start = now - commitLagMs;
-    const recent = await listChangesSince(memberships, start, { tenantId, ...(scope.ids === undefined ? {} : { groupIds: scope.ids }) });
-    const s = lastSequences(recent.filter((record) => record.changeType === 'memberAdded' || record.changeType === 'memberRemoved'));
     if (deltaToken !== undefined) {
-      return { status: 200, body: { '@odata.context': contextOf(request, scope.sel), value: [], '@odata.deltaLink': linkOf(request, '$deltatoken', encode({ ...scope, p: 'delta', w: start, s })) } };
+      return { status: 200, body: { '@odata.context': contextOf(request, scope.sel), value: [], '@odata.deltaLink': linkOf(request, '$deltatoken', encode({ ...scope, p: 'delta', w: start })) } };
     }
-    state = { ...scope, p: 'sync', w: start, s };
+    state = { ...scope, p: 'sync', w: start };
   }
   if (state.w < now - deltaTokenLifetimeMs) {
     const options = [
@@ -179,7 +183,7 @@ export async function answerGroupsDelta(request: GraphRequest, repositories: Rep
   }
   const pageSize = pageSizeOf(request);
   if (state.p === 'sync') return syncPage(request, repositories, state, pageSize);
-  return roundPage(request, repositories, state.p === 'round' ? state : { ...state, p: 'round', r: now, acc: {} }, pageSize);
+  return roundPage(request, repositories, state.p === 'round' ? state : { ...state, p: 'round', r: now }, pageSize);
 }
 
 /** A page of the first round: the groups as they are, each with every member. */
@@ -212,7 +216,7 @@ async function syncPage(request: GraphRequest, repositories: Repositories, state
           '@odata.deltaLink': linkOf(
             request,
             '$deltatoken',
-            encode({ t: state.t, ...(state.sel === undefined ? {} : { sel: state.sel }), ...(state.ids === undefined ? {} : { ids: state.ids }), p: 'delta', w: state.w, s: state.s }),
+            encode({ t: state.t, ...(state.sel === undefined ? {} : { sel: state.sel }), ...(state.ids === undefined ? {} : { ids: state.ids }), p: 'delta', w: state.w }),
           ),
         };
   return { status: 200, body: { '@odata.context': contextOf(request, state.sel), value, ...link } };
@@ -220,56 +224,47 @@ async function syncPage(request: GraphRequest, repositories: Repositories, state
 
 const isMembership = (record: ChangeRecord) => record.changeType === 'memberAdded' || record.changeType === 'memberRemoved';
 
+/** Store reads in flight at once for the members one round names. */
+const memberReadConcurrency = 16;
+
+/** The members `records` name, each as the group side holds it now: listed, or `@removed`. */
+async function namedMembers(repositories: Repositories, tenantId: string, groupId: string, records: readonly ChangeRecord[]): Promise<MemberRef[]> {
+  const named = new Map<string, ChangeRecord>();
+  for (const record of records) if (isMembership(record)) named.set(record.memberId!, record);
+  return mapWithConcurrency([...named.values()], memberReadConcurrency, async (record) => {
+    const edge = await repositories.memberships.getMembership(tenantId, groupId, record.memberId!);
+    return { id: record.memberId!, type: edge?.farType ?? record.memberType, removed: edge === undefined };
+  });
+}
+
 /** A page of a later round: the groups with records since the token, as they are now. */
 async function roundPage(request: GraphRequest, repositories: Repositories, state: RoundState, pageSize: number): Promise<GraphResult> {
   const { caller } = request;
   const { memberships } = await getCosmosStore();
-  const all = await listChangesSince(memberships, state.w, { tenantId: caller.tenantId, ...(state.ids === undefined ? {} : { groupIds: state.ids }) });
-  const records = all.filter((record) => !isMembership(record) || record.seq > (state.s[record.groupId] ?? 0));
-  const nextWatermark = state.r - commitLagMs;
+  const records = await listChangesSince(memberships, state.w, { tenantId: caller.tenantId, ...(state.ids === undefined ? {} : { groupIds: state.ids }) });
   const byGroup = new Map<string, ChangeRecord[]>();
   for (const record of records) byGroup.set(record.groupId, [...(byGroup.get(record.groupId) ?? []), record]);
-  const acc = { ...state.acc };
-  if (state.after === undefined) {
-    // Positions of groups with nothing new but still within the lag: kept, or the next round
-    // would report their last changes again.
-    for (const [groupId, seq] of Object.entries(state.s)) if (!byGroup.has(groupId)) acc[groupId] = seq;
-  }
   const groupIds = [...byGroup.keys()].sort().filter((groupId) => state.after === undefined || groupId > state.after);
   const pageIds = groupIds.slice(0, pageSize);
   const value = await Promise.all(
     pageIds.map(async (groupId) => {
-      const changes = byGroup.get(groupId)!.sort((a, b) => a.seq - b.seq);
+      const changes = byGroup.get(groupId)!;
       const group = await repositories.directory.getObject(caller.tenantId, groupId);
-      const last = changes.at(-1)!;
-      const seen = Math.max(state.s[groupId] ?? 0, ...changes.filter(isMembership).map((record) => record.seq));
-      if (group === undefined || group.objectType !== 'group') {
-        // Gone: unless its deletion is recorded, it may be a creation not committed yet (read again next round).
-        if (last.changeType === 'groupDeleted' || changes.some((record) => record.changeType === 'groupDeleted')) acc[groupId] = seen;
-        else if (state.s[groupId] !== undefined) acc[groupId] = state.s[groupId];
-        return { id: groupId, '@removed': { reason: 'deleted' } };
-      }
-      acc[groupId] = seen;
+      if (group === undefined || group.objectType !== 'group') return { id: groupId, '@removed': { reason: 'deleted' } };
       const entity = groupEntity(group, state);
       if (!wantsMembers(state) || !(await mayListMembers(repositories, caller, group))) return entity;
-      const net = new Map<string, MemberRef>();
-      for (const record of changes) if (isMembership(record)) net.set(record.memberId!, { id: record.memberId!, type: record.memberType, removed: record.changeType === 'memberRemoved' });
+      const named = await namedMembers(repositories, caller.tenantId, groupId, changes);
       if (changes.some((record) => !isMembership(record))) {
         const members = await currentMembers(repositories, caller.tenantId, groupId);
-        const present = new Set(members.map((member) => member.id));
-        const removed = [...net.values()].filter((member) => member.removed && !present.has(member.id));
-        return { ...entity, 'members@delta': [...members, ...removed].map(memberEntry) };
+        return { ...entity, 'members@delta': [...members, ...named.filter((member) => member.removed)].map(memberEntry) };
       }
-      return { ...entity, 'members@delta': [...net.values()].map(memberEntry) };
+      return { ...entity, 'members@delta': named.map(memberEntry) };
     }),
   );
-  // Only positions within the lag need keeping: older records are never read again.
-  const recentGroups = new Set(all.filter((record) => record.atMs > nextWatermark).map((record) => record.groupId));
-  for (const groupId of Object.keys(acc)) if (!recentGroups.has(groupId)) delete acc[groupId];
   const scope = { t: state.t, ...(state.sel === undefined ? {} : { sel: state.sel }), ...(state.ids === undefined ? {} : { ids: state.ids }) };
   const link =
     groupIds.length > pageSize
-      ? { '@odata.nextLink': linkOf(request, '$skiptoken', encode({ ...state, after: pageIds.at(-1)!, acc })) }
-      : { '@odata.deltaLink': linkOf(request, '$deltatoken', encode({ ...scope, p: 'delta', w: nextWatermark, s: acc })) };
+      ? { '@odata.nextLink': linkOf(request, '$skiptoken', encode({ ...state, after: pageIds.at(-1)! })) }
+      : { '@odata.deltaLink': linkOf(request, '$deltatoken', encode({ ...scope, p: 'delta', w: state.r - commitLagMs })) };
   return { status: 200, body: { '@odata.context': contextOf(request, state.sel), value, ...link } };
 }

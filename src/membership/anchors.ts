@@ -109,13 +109,11 @@ export class ObjectAnchors {
    * endpoint cannot show more.
    */
   async recordCreated(group: DirectoryObjectDocument): Promise<void> {
-    const results = await runLoggedBatch(
-      this.container,
-      groupSidePartition(group.tenantId, group.id),
-      [readGroupAnchor(group)],
-      { tenantId: group.tenantId, groupId: group.id, changeType: 'groupChanged' },
-      1,
-    );
+    const results = await runLoggedBatch(this.container, groupSidePartition(group.tenantId, group.id), [readGroupAnchor(group)], {
+      tenantId: group.tenantId,
+      groupId: group.id,
+      changeType: 'groupChanged',
+    });
     const failure = failedOperation(results);
     if (failure !== undefined && failure.statusCode !== 404) throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
   }

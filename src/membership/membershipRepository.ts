@@ -170,7 +170,7 @@ export class MembershipRepository {
     const [groupWrite, memberWrite] = (
       await Promise.allSettled([
         // The group side is the truth, so its batch carries the change record (src/changes/changeLog.ts).
-        runLoggedBatch(this.container, groupSide.pk, [readGroupAnchor(group), { operationType: 'Create', resourceBody: groupSide as unknown as JSONObject }], addedChange(group, member), 1),
+        runLoggedBatch(this.container, groupSide.pk, [readGroupAnchor(group), { operationType: 'Create', resourceBody: groupSide as unknown as JSONObject }], addedChange(group, member)),
         runTransactionalBatch(this.container, memberSide.pk, [readMemberAnchor(member), { operationType: 'Create', resourceBody: memberSide as unknown as JSONObject }]),
       ])
     ).map(sideOutcome) as [SideOutcome, SideOutcome];
