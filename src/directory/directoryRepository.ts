@@ -1,5 +1,5 @@
 import type { Container } from '@azure/cosmos';
-import { GraphError } from '../http/errors';
+import { ConcurrentChange, GraphError } from '../http/errors';
 import type { ObjectAnchors } from '../membership/anchors';
 import type { PendingDeletions } from '../membership/pendingDeletions';
 import { PositiveCache } from '../store/positiveCache';
@@ -24,7 +24,7 @@ function isStorableKey(id: string, partitionKey: string): boolean {
 const duplicateValue = (property: string) => new GraphError('Request_BadRequest', `Another object with the same value for property ${property} already exists.`);
 
 /** A PATCH lost the race to another change of the same object (412 on its replace). */
-export class ObjectChangedMeanwhile extends Error {}
+export class ObjectChangedMeanwhile extends ConcurrentChange {}
 
 /**
  * Users and groups, keyed by tenant: every read is a point read. Reads answer from the store;

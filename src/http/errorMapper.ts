@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { toStoreFault } from '../store/storeFaults';
-import { GraphError } from './errors';
+import { ConcurrentChange, GraphError, graphErrors } from './errors';
 
 /**
  * Turns anything a handler threw into a GraphError: our own errors as they are, store faults as
@@ -9,6 +9,7 @@ import { GraphError } from './errors';
  */
 export function toGraphError(error: unknown, context: InvocationContext, requestId: string): GraphError {
   if (error instanceof GraphError) return error;
+  if (error instanceof ConcurrentChange) return graphErrors.throttled(1);
   const storeFault = toStoreFault(error);
   if (storeFault !== undefined) {
     context.warn(`request ${requestId}: store fault answered ${storeFault.status}: ${describe(error)}`);

@@ -62,3 +62,11 @@ export const graphErrors = {
       'Retry-After': String(retryAfterSeconds),
     }),
 };
+
+/**
+ * A write that lost a race with another change of the same object (a PATCH or DELETE between this
+ * request's read and its conditional write). Code that can decide again does; whatever reaches the
+ * error mapper is answered 429 with Retry-After: nothing of it was written, and the retry decides
+ * on what the store holds then.
+ */
+export class ConcurrentChange extends Error {}

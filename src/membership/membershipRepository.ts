@@ -1,5 +1,5 @@
 import type { Container, JSONObject, OperationResponse } from '@azure/cosmos';
-import { graphErrors } from '../http/errors';
+import { ConcurrentChange, graphErrors } from '../http/errors';
 import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
 import { runLoggedBatch, type ChangeDraft } from '../changes/changeLog';
 import { toStoreFault } from '../store/storeFaults';
@@ -23,7 +23,7 @@ export interface EdgePage {
 export type CreateMembershipResult = { readonly created: true } | { readonly created: false; readonly existing: EdgeDocument };
 
 /** The copies an add started from that its anchors found stale (changed or deleted since). */
-export class StaleObjects extends Error {
+export class StaleObjects extends ConcurrentChange {
   constructor(readonly objectIds: readonly string[]) {
     super('stale');
   }
