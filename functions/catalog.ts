@@ -22,6 +22,7 @@ import { listUsers } from './listUsers';
 import { createNotFound } from './notFound';
 import { removeMember } from './removeMember';
 import { removeOwner } from './removeOwner';
+import { subscriptionFunctions } from './subscriptions';
 import { updateGroup } from './updateGroup';
 import { updateUser } from './updateUser';
 
@@ -67,6 +68,8 @@ const routed: readonly HttpFunctionDefinition[] = [
   getOpenApi,
   getHealth,
   batch,
+  // Change notifications (SPEC 9): functions/subscriptions.ts.
+  ...subscriptionFunctions,
 ];
 
 export const httpFunctions: readonly HttpFunctionDefinition[] = [...routed, ...createNotFound(routed)];

@@ -69,7 +69,8 @@ var containers = [
     // Membership edges. The queries (src/membership/membershipRepository.ts, reconciler.ts,
     // src/tools/checkConsistency.ts; test/infra checks this list against them) filter on:
     // - pk: list a partition (members, memberOf, owners), optionally with farType ($filter on type);
-    // - kind: the reconciler's and the consistency check's cross-partition scans ('member'/'memberOf');
+    // - kind: the reconciler's and the consistency check's cross-partition scans ('member'/'memberOf'),
+    //   and the outbox's read of every tenant's subscriptions (src/subscriptions/subscriptionStore.ts);
     // - tenantId: the consistency check limited to one tenant;
     // - objectId, groupId: the edges naming one object, across partitions (a deletion's final
     //   sweep, the owner edges a PATCH or DELETE of their owner must reach);

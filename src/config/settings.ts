@@ -17,9 +17,10 @@ export const appSettingNames = [
  * Settings read when present and never required, so not in appSettingNames (which the Bicep
  * template must set): SERVICE_BASE_URLS for custom domains, WEBSITE_HOSTNAME (set by App Service
  * itself: https://learn.microsoft.com/azure/app-service/reference-app-settings#app-environment),
- * PORT for the local host.
+ * PORT for the local host, FUNCTIONS_LOCAL_HOST which only the local host sets (never Bicep:
+ * plain-http notification URLs to loopback, src/subscriptions/notificationUrl.ts).
  */
-export const optionalAppSettingNames = ['SERVICE_BASE_URLS', 'WEBSITE_HOSTNAME', 'PORT'] as const;
+export const optionalAppSettingNames = ['SERVICE_BASE_URLS', 'WEBSITE_HOSTNAME', 'PORT', 'FUNCTIONS_LOCAL_HOST'] as const;
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

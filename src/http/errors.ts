@@ -6,6 +6,8 @@ export const errorCodes = {
   BadRequest: 400,
   Request_BadRequest: 400,
   Request_UnsupportedQuery: 400,
+  InvalidRequest: 400,
+  ValidationError: 400,
   InvalidAuthenticationToken: 401,
   Authorization_RequestDenied: 403,
   Request_ResourceNotFound: 404,

@@ -11,6 +11,7 @@ import { demoIds, seedDemoDirectory } from './demoData';
 import { DevIssuer } from './devIssuer';
 import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
 import { startFunctionsHost } from './functionsHost';
+import { localHostSetting } from '../subscriptions/notificationUrl';
 import { devAudience, readDevIssuerState, writeDevIssuerState } from './localSettings';
 
 /** Values from local.settings.json (as `func start` reads them), under the real environment. */
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
     lines.push('Storage:  AzureWebJobsStorage from the environment');
   }
 
+  // Only the local host allows plain-http notification URLs to loopback (src/subscriptions/notificationUrl.ts).
+  process.env[localHostSetting] = 'true';
   const settings = readServiceSettings();
   await ensureCosmosResources(await createCosmosStore(settings));
   if (devTenantId !== undefined) await seedDemoDirectory(await getRepositories(), devTenantId);

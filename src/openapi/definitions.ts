@@ -5,6 +5,7 @@ import { errorCodes } from '../http/errors';
 import { updateGroupSchema, updateUserSchema } from '../directory/updateSchemas';
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
+import { subscriptionDefinitions } from '../subscriptions/subscriptionSchemas';
 import type { SchemaObject, Visibility } from './swagger';
 
 /**
@@ -114,6 +115,7 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     OpenApiDocument: annotate(open(toSwaggerSchema(openApiDocumentSchema, 'output')), {}),
     BatchRequest: annotate(toSwaggerSchema(batchRequestSchema, 'input'), {}),
     BatchResponse: annotate(open(toSwaggerSchema(batchResponseSchema, 'output')), {}),
+    ...subscriptionDefinitions((schema, direction) => (direction === 'input' ? toSwaggerSchema(schema, 'input') : open(toSwaggerSchema(schema, 'output'))), annotate),
   };
 }
 

@@ -21,6 +21,15 @@ export const sharedParameters: Record<string, ParameterObject> = {
     'x-ms-summary': 'Group ID',
     'x-ms-dynamic-values': { operationId: groupPickerOperationId, 'value-collection': 'value', 'value-path': 'id', 'value-title': 'displayName' },
   },
+  subscriptionId: {
+    name: 'subscriptionId',
+    in: 'path',
+    required: true,
+    type: 'string',
+    ...singleEncoding,
+    description: 'The ID (a GUID) of the subscription, as its creation answered it.',
+    'x-ms-summary': 'Subscription ID',
+  },
   userId: {
     name: 'userId',
     in: 'path',

@@ -382,7 +382,16 @@ const groupBodyArb = fc
     return base;
   });
 
-type BodyKind = 'ref' | 'user' | 'group' | 'batch' | 'getByIds';
+type BodyKind = 'ref' | 'user' | 'group' | 'batch' | 'getByIds' | 'subscription';
+
+/** A subscription body whose URL is refused before any connection (the metadata address): fuzzing never reaches a receiver. */
+const subscriptionBase = () => ({
+  resource: `groups/${fx.security}/members`,
+  changeType: 'updated',
+  notificationUrl: 'https://169.254.169.254/notify',
+  expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+  clientState: 'fuzz',
+});
 
 /** A deterministic GUID that names nothing in the store. */
 const strangerId = (index: number) => `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
@@ -576,7 +585,17 @@ function getByIdsBodyArb(): fc.Arbitrary<unknown> {
 /** A body as text: a mutated valid body most of the time, else raw text or a deeply nested one. */
 function bodyTextArb(kind: BodyKind): fc.Arbitrary<string> {
   const baseArb: fc.Arbitrary<unknown> =
-    kind === 'ref' ? fc.constantFrom(...referenceBases()) : kind === 'user' ? userBodyArb : kind === 'group' ? groupBodyArb : kind === 'batch' ? batchBodyArb() : getByIdsBodyArb();
+    kind === 'ref'
+      ? fc.constantFrom(...referenceBases())
+      : kind === 'user'
+        ? userBodyArb
+        : kind === 'group'
+          ? groupBodyArb
+          : kind === 'batch'
+            ? batchBodyArb()
+            : kind === 'subscription'
+              ? fc.constant(subscriptionBase())
+              : getByIdsBodyArb();
   const mutated = fc.tuple(baseArb, fc.array(mutationArb(fx.ids), { maxLength: 4 })).map(([base, mutations]) => JSON.stringify(mutate(base, mutations)) ?? 'null');
   // A valid body with one more, very deep property (built as text: the test's own stringify would overflow).
   const deep = fc.tuple(baseArb, fc.integer({ min: 2_000, max: 200_000 }), fc.constantFrom('[', '{"a":')).map(([base, depth, opener]) => {
@@ -735,6 +754,12 @@ const routeShapes: readonly RouteShape[] = [
     caller: 'admin',
     path: () => join(versionArb, literal('groups'), idSegmentArb([fx.lifecycleGroup, strangerId(90)], []), literal('owners'), anyIdArb(), refArb),
   },
+  // Change notifications: the bodies never pass the URL check, so nothing is stored or called.
+  { name: 'createSubscription', method: 'POST', body: 'subscription', caller: 'admin', path: () => join(versionArb, literal('subscriptions')) },
+  { name: 'listSubscriptions', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('subscriptions')) },
+  { name: 'getSubscription', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
+  { name: 'updateSubscription', method: 'PATCH', body: 'subscription', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
+  { name: 'deleteSubscription', method: 'DELETE', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
   { name: 'batch', method: 'POST', body: 'batch', caller: 'admin', path: () => join(versionArb, fc.constantFrom('$batch', '%24batch', '$BATCH', '$batch/', '$batch/x')) },
   { name: 'getOpenApi', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/openapi.json', '/OPENAPI.JSON', '/openapi.json/', '/v1.0/openapi.json') },
   { name: 'getHealth', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/health', '/HEALTH', '/health/', '/health/x', '/v1.0/health') },
@@ -839,6 +864,13 @@ function cleanPath(shape: RouteShape): string {
       return '/v1.0/groups?$top=1';
     case 'batch':
       return '/v1.0/$batch';
+    case 'createSubscription':
+    case 'listSubscriptions':
+      return '/v1.0/subscriptions';
+    case 'getSubscription':
+    case 'updateSubscription':
+    case 'deleteSubscription':
+      return `/v1.0/subscriptions/${strangerId(91)}`;
     case 'updateUser':
       return `/v1.0/users/${fx.lifecycleUser.id}`;
     case 'updateGroup':
@@ -861,6 +893,7 @@ function cleanBody(kind: BodyKind): unknown {
   if (kind === 'user') return { displayName: 'Never', userPrincipalName: 'never.created@contoso.example' };
   if (kind === 'getByIds') return { ids: [fx.user.id, fx.security] };
   if (kind === 'batch') return { requests: [{ id: '1', method: 'GET', url: `/users/${fx.user.id}` }] };
+  if (kind === 'subscription') return subscriptionBase();
   return { displayName: 'Never', mailNickname: 'never', mailEnabled: false, securityEnabled: true };
 }
 

@@ -101,6 +101,12 @@ const samples: Record<string, [method: string, path: string][]> = {
   removeOwner: [...v(`groups/${G}/owners/${U}/$ref`), `/V1.0/GROUPS/${G}/Owners/${U}/%24REF`, `/v1.0/groups/${G}/owners/not-a-guid/$ref/`].map((path) => ['DELETE', path]),
   getOpenApi: ['/openapi.json', '/OpenAPI.json', '/openapi.json/'].map((path) => ['GET', path]),
   getHealth: ['/health', '/HEALTH', '/health/'].map((path) => ['GET', path]),
+  // Change notifications (functions/subscriptions.ts).
+  createSubscription: [...v('subscriptions'), '/V1.0/SUBSCRIPTIONS', '/beta/subscriptions/'].map((path) => ['POST', path]),
+  listSubscriptions: [...v('subscriptions'), '/V1.0/Subscriptions', '/beta/subscriptions/'].map((path) => ['GET', path]),
+  getSubscription: [...v(`subscriptions/${G}`), `/V1.0/SUBSCRIPTIONS/${G}/`, '/v1.0/subscriptions/not-a-guid'].map((path) => ['GET', path]),
+  updateSubscription: [...v(`subscriptions/${G}`), `/beta/Subscriptions/${G}`].map((path) => ['PATCH', path]),
+  deleteSubscription: [...v(`subscriptions/${G}`), `/beta/Subscriptions/${G}/`].map((path) => ['DELETE', path]),
   batch: [...v('$batch'), '/V1.0/$BATCH', '/beta/%24batch', '/v1.0/$batch/'].map((path) => ['POST', path]),
 };
 

@@ -400,6 +400,7 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
       'src/membership/membershipRepository.ts',
       'src/membership/pendingDeletions.ts',
       'src/membership/reconciler.ts',
+      'src/subscriptions/subscriptionStore.ts',
       'src/tools/checkConsistency.ts',
     ]);
     expect(queried.paths).toEqual(['/atMs/?', '/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?']);

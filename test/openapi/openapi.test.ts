@@ -14,6 +14,7 @@ import { connectorFolder, repositoryRoot } from '../../src/openapi/writeConnecto
 import { roles, TestService, type TestResponse } from '../support/testService';
 import { fillsTemplate, firstDifference, isSentenceCase, isTitleCase, operationsOf, parametersOf, propertiesOf, responsesOf, schemaProblems, type DocumentedOperation } from './swaggerChecks';
 import { validateSwagger } from './validateSwagger';
+import { Receiver } from '../changes/receiver';
 
 /** Parses, dereferences and validates against the Swagger 2.0 schema; rejects with what is wrong. */
 const validated = validateSwagger;
@@ -25,12 +26,18 @@ const committed = (name: string) => readFileSync(join(connectorDirectory, name),
 let service: TestService;
 let servedText: TestResponse;
 let served: SwaggerDocument;
+/** A webhook receiver on loopback for the subscription operations (test/changes/receiver.ts). */
+let receiver: Receiver;
 beforeAll(async () => {
   service = await TestService.start();
+  receiver = await Receiver.start();
   servedText = await service.request('GET', '/openapi.json', { token: null });
   served = await validated(servedText.json);
 });
-afterAll(() => service.stop());
+afterAll(async () => {
+  await receiver.close();
+  await service.stop();
+});
 
 describe('GET /openapi.json', () => {
   it('is anonymous, JSON, and names the host and scheme the request used', () => {
@@ -336,6 +343,13 @@ async function memberUser(): Promise<{ userId: string; groupId: string }> {
   return { userId: user.id, groupId: group.id };
 }
 
+const subscriptionBody = (resource = 'groups') => ({ resource, changeType: 'updated', notificationUrl: receiver.url(), expirationDateTime: new Date(Date.now() + 3_600_000).toISOString() });
+async function createdSubscription(): Promise<string> {
+  const response = await service.request('POST', '/v1.0/subscriptions', { body: subscriptionBody() });
+  if (response.status !== 201) throw new Error(`arranging a subscription: ${response.status} ${response.text}`);
+  return response.json.id;
+}
+
 const scenarios: Record<string, () => Promise<Call>> = {
   AddMember: async () => {
     const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
@@ -415,6 +429,12 @@ const scenarios: Record<string, () => Promise<Call>> = {
   GetHealth: async () => ({ path: '/health', token: null }),
   Batch: async () => ({ path: '/v1.0/$batch', body: { requests: [{ id: '1', method: 'GET', url: `/groups/${(await service.createGroup()).id}` }] } }),
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
+  // Change notifications (functions/subscriptions.ts), validated against a receiver on loopback.
+  CreateSubscription: async () => ({ path: '/v1.0/subscriptions', body: subscriptionBody() }),
+  ListSubscriptions: async () => ({ path: '/v1.0/subscriptions' }),
+  GetSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}` }),
+  RenewSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}`, body: { expirationDateTime: new Date(Date.now() + 7_200_000).toISOString() } }),
+  DeleteSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}` }),
 };
 
 /** A request the operation must refuse, the statuses it may answer, and a check that nothing was stored. */
@@ -446,6 +466,17 @@ const bodyRefusals: Record<string, () => Promise<Refusal>> = {
   // The lists name no object: a $filter on a property they cannot filter is their refusal.
   ListUsers: async () => ({ call: { path: `/v1.0/users?$filter=${encodeURIComponent("jobTitle eq 'x'")}` }, statuses: [400] }),
   ListGroups: async () => ({ call: { path: `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'x' and")}` }, statuses: [400] }),
+  // A subscription to a group that does not exist: 404, and no subscription.
+  CreateSubscription: async () => {
+    const before = (await service.request('GET', '/v1.0/subscriptions')).json.value as unknown[];
+    return {
+      call: { path: '/v1.0/subscriptions', body: subscriptionBody(`groups/${randomUUID()}/members`) },
+      statuses: [404],
+      unchanged: async () => expect(((await service.request('GET', '/v1.0/subscriptions')).json.value as unknown[]).length).toBe(before.length),
+    };
+  },
+  // The list takes no query options (as Graph's): one is its refusal.
+  ListSubscriptions: async () => ({ call: { path: '/v1.0/subscriptions?$filter=id%20eq%20%27x%27' }, statuses: [400] }),
   // Delta names no object either: an id filter with a non-GUID id is its refusal.
   GetGroupsDelta: async () => ({ call: { path: `/v1.0/groups/delta?$filter=${encodeURIComponent("id eq 'x'")}` }, statuses: [400] }),
   // getByIds names no object in its path, and leaves unknown ids out: a non-GUID id is its refusal.

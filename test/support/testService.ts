@@ -72,6 +72,8 @@ export class TestService {
       COSMOS_ENDPOINT: proxied,
       COSMOS_KEY: 'embedded-cosmos-accepts-any-key',
       COSMOS_DATABASE: service.database,
+      // What the local host sets (src/local/start.ts): plain http notification URLs to loopback are allowed.
+      FUNCTIONS_LOCAL_HOST: 'true',
     });
     // The service's modules read these settings on first use, which is after this point.
     await ensureCosmosResources(await getCosmosStore());

@@ -1,0 +1,118 @@
+import type { Container } from '@azure/cosmos';
+
+/**
+ * Subscriptions (SPEC 9) are kept per tenant in the memberships container, in their own
+ * partition `{tid}|subscriptions` (kind 'subscription'), beside the outbox's progress for that
+ * tenant (kind 'outboxProgress', src/subscriptions/outbox.ts). A tenant's subscriptions are read as
+ * one partition (pk, kind: indexed); the outbox finds every tenant with subscriptions by one
+ * cross-partition query on kind. A document expires (per-item ttl) a day after its subscription
+ * does, so an expired subscription still answers 404 rather than vanishing mid-renewal race,
+ * and nothing lingers.
+ */
+export interface SubscriptionDocument {
+  readonly id: string;
+  readonly pk: string;
+  readonly kind: 'subscription';
+  readonly tenantId: string;
+  /** Who created it (src/auth/caller.ts callerKey): only that caller sees and changes it. */
+  readonly ownerKey: string;
+  readonly applicationId: string;
+  readonly creatorId: string;
+  readonly resource: string;
+  readonly changeType: string;
+  readonly clientState: string | null;
+  readonly notificationUrl: string;
+  readonly lifecycleNotificationUrl: string | null;
+  readonly expirationDateTime: string;
+  readonly expiresAtMs: number;
+  readonly ttl: number;
+}
+
+export interface OutboxProgressDocument {
+  readonly id: typeof outboxProgressId;
+  readonly pk: string;
+  readonly kind: 'outboxProgress';
+  readonly tenantId: string;
+  /** Change records at or before this writer-clock time have been dispatched (minus the lag, src/changes/changeReads.ts). */
+  readonly watermarkMs: number;
+  /** Change ids dispatched within the lag window before the watermark: read again, never sent again. */
+  readonly recent: readonly { readonly changeId: string; readonly atMs: number }[];
+  readonly _etag?: string;
+}
+
+export const outboxProgressId = '$outbox';
+export const subscriptionsPartition = (tenantId: string): string => `${tenantId}|subscriptions`;
+/** A day past expiry: long enough for any delivery in flight to see it expired and stop. */
+export const ttlFor = (expiresAtMs: number, nowMs = Date.now()): number => Math.max(60, Math.ceil((expiresAtMs - nowMs) / 1000) + 24 * 3600);
+
+export class SubscriptionStore {
+  constructor(readonly container: Container) {}
+
+  async create(document: SubscriptionDocument): Promise<void> {
+    await this.container.items.create(document);
+  }
+
+  async get(tenantId: string, id: string): Promise<SubscriptionDocument | undefined> {
+    try {
+      const { resource } = await this.container.item(id, subscriptionsPartition(tenantId)).read<SubscriptionDocument>();
+      return resource?.kind === 'subscription' ? resource : undefined;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async listOfTenant(tenantId: string): Promise<SubscriptionDocument[]> {
+    const { resources } = await this.container.items
+      .query<SubscriptionDocument>(
+        { query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'subscription'", parameters: [{ name: '@pk', value: subscriptionsPartition(tenantId) }] },
+        { partitionKey: subscriptionsPartition(tenantId) },
+      )
+      .fetchAll();
+    return resources;
+  }
+
+  /** Every subscription of every tenant (the outbox's one cross-partition read per run). */
+  async listAll(): Promise<SubscriptionDocument[]> {
+    const { resources } = await this.container.items.query<SubscriptionDocument>("SELECT * FROM c WHERE c.kind = 'subscription'").fetchAll();
+    return resources;
+  }
+
+  async replace(document: SubscriptionDocument): Promise<void> {
+    await this.container.item(document.id, document.pk).replace(document);
+  }
+
+  /** True when it existed. */
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    try {
+      await this.container.item(id, subscriptionsPartition(tenantId)).delete();
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return false;
+      throw error;
+    }
+  }
+
+  async readProgress(tenantId: string): Promise<OutboxProgressDocument | undefined> {
+    try {
+      const { resource } = await this.container.item(outboxProgressId, subscriptionsPartition(tenantId)).read<OutboxProgressDocument>();
+      return resource;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Writes progress only if nobody else did since it was read (If-Match), so two runs never both move it. */
+  async writeProgress(previous: OutboxProgressDocument | undefined, next: Omit<OutboxProgressDocument, '_etag'>): Promise<boolean> {
+    try {
+      if (previous?._etag === undefined) await this.container.items.create(next);
+      else await this.container.item(next.id, next.pk).replace(next, { accessCondition: { type: 'IfMatch', condition: previous._etag } });
+      return true;
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === 409 || code === 412) return false;
+      throw error;
+    }
+  }
+}
