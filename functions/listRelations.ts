@@ -30,8 +30,8 @@ export const listGroupRelations: HttpFunctionDefinition = {
       const query = readRelationQuery(request, relation === 'memberof' ? 'group' : 'any');
       const { directory, memberships } = await getRepositories();
       const groupId = parseObjectId(request.request.params.groupId ?? '');
-      const group = await getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' });
-      return answerRelationList(request, query, memberships, relation === 'members' || relation === 'owners' ? { relation, group } : { relation: 'memberOf', id: groupId });
+      const group = getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' });
+      return answerRelationList(request, query, memberships, relation === 'members' || relation === 'owners' ? { relation, id: groupId, group } : { relation: 'memberOf', id: groupId, exists: group });
     },
   }),
   openApi: [
@@ -106,8 +106,8 @@ export const listUserRelations: HttpFunctionDefinition = {
       const { directory, memberships } = await getRepositories();
       const tenantId = request.caller.tenantId;
       const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
-      await getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
-      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: userId });
+      const exists = getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
+      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: userId, exists });
     },
   }),
   openApi: [
@@ -148,7 +148,7 @@ export const listMyRelations: HttpFunctionDefinition = {
       const query = readRelationQuery(request, 'group');
       const { memberships } = await getRepositories();
       // The member itself sees its hidden groups; the call keeps every memberOf read on one rule.
-      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: signedInUserId(request.caller) });
+      return answerRelationList(request, query, memberships, { relation: 'memberOf', id: signedInUserId(request.caller), exists: Promise.resolve() });
     },
   }),
   openApi: [

@@ -8,10 +8,17 @@ import type { GraphResult } from '../http/responses';
 import { edgeSelection, type EdgeSelection } from './edgeQuery';
 import type { EdgePage, MembershipRepository } from './membershipRepository';
 
-/** Whose list: a group (members, owners, memberOf, with its document for the visibility rule) or a user (memberOf). */
-export type RelationSubject = { readonly relation: 'members' | 'owners'; readonly group: DirectoryObjectDocument } | { readonly relation: 'memberOf'; readonly id: string };
+/**
+ * Whose list, and the read that proves it exists (404 otherwise): a group (members, owners, with
+ * its document for the visibility rule; memberOf) or a user (memberOf). The read is a promise so
+ * that the page's query runs beside it (one round): the page is answered only once it resolves.
+ */
+export type RelationSubject =
+  | { readonly relation: 'members' | 'owners'; readonly id: string; readonly group: Promise<DirectoryObjectDocument> }
+  | { readonly relation: 'memberOf'; readonly id: string; readonly exists: Promise<unknown> };
 
-const subjectIdOf = (subject: RelationSubject) => (subject.relation === 'memberOf' ? subject.id : subject.group.id);
+/** The subject's read, settled: throws its 404 before anything of the page is used. */
+const subjectReady = (subject: RelationSubject): Promise<unknown> => (subject.relation === 'memberOf' ? subject.exists : subject.group);
 
 /**
  * The visibility rules of SPEC 2 on one relation: a hidden group's members are refused (403) to
@@ -26,7 +33,7 @@ class RelationReader {
   ) {}
 
   async assertMayRead(): Promise<void> {
-    if (this.subject.relation === 'members') await assertMayListMembers(this.memberships, this.caller, this.subject.group);
+    if (this.subject.relation === 'members') await assertMayListMembers(this.memberships, this.caller, await this.subject.group);
   }
 
   async page(selection: EdgeSelection, top: number, continuationToken?: string): Promise<EdgePage> {
@@ -47,12 +54,21 @@ class RelationReader {
  */
 export async function answerRelationList(request: GraphRequest, query: RelationQuery, memberships: MembershipRepository, subject: RelationSubject): Promise<GraphResult> {
   const reader = new RelationReader(memberships, request.caller, subject);
-  await reader.assertMayRead();
-  const selection = edgeSelection(request.caller.tenantId, subject.relation, subjectIdOf(subject), query);
+  const selection = edgeSelection(request.caller.tenantId, subject.relation, subject.id, query);
+  // The subject's read, the page (or count) and the tenant's pending deletions in one round; the
+  // answer waits for the subject's 404 and the visibility rule before it uses anything read.
   if (query.countOnly) {
-    return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: String(await reader.count(selection)) };
+    const counted = reader.count(selection);
+    counted.catch(() => undefined);
+    await subjectReady(subject);
+    await reader.assertMayRead();
+    return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: String(await counted) };
   }
-  const page = await reader.page(selection, query.top, query.continuationToken);
+  const read = reader.page(selection, query.top, query.continuationToken);
+  read.catch(() => undefined);
+  await subjectReady(subject);
+  await reader.assertMayRead();
+  const page = await read;
   // A first page that holds every match is its own count: no second query.
   const count = !query.count ? undefined : query.continuationToken === undefined && page.continuationToken === undefined ? page.edges.length : await reader.count(selection);
   const root = `${request.baseUrl}/${request.apiVersion}`;
