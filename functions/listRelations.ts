@@ -30,7 +30,9 @@ export const listGroupRelations: HttpFunctionDefinition = {
       const query = readRelationQuery(request, relation === 'memberof' ? 'group' : 'any');
       const { directory, memberships } = await getRepositories();
       const groupId = parseObjectId(request.request.params.groupId ?? '');
-      const group = getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' });
+      // A page may start from this instance's copy of the group: the pending deletions read beside
+      // the page decide whether it still exists (src/membership/relationLists.ts); a count reads it.
+      const group = getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' }, query.countOnly ? 'fresh' : 'remembered');
       return answerRelationList(request, query, memberships, relation === 'members' || relation === 'owners' ? { relation, id: groupId, group } : { relation: 'memberOf', id: groupId, exists: group });
     },
   }),
@@ -106,7 +108,7 @@ export const listUserRelations: HttpFunctionDefinition = {
       const { directory, memberships } = await getRepositories();
       const tenantId = request.caller.tenantId;
       const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
-      const exists = getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
+      const exists = getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' }, query.countOnly ? 'fresh' : 'remembered');
       return answerRelationList(request, query, memberships, { relation: 'memberOf', id: userId, exists });
     },
   }),

@@ -57,8 +57,9 @@ export class DirectoryRepository {
   }
 
   /**
-   * For an add only: the copy this instance last read, else a read. Its writes check the copy's
-   * version against the anchors, and on a mismatch read again (`forget`, then this).
+   * The copy this instance last read, else a read: only for callers that check the copy against
+   * the store in the same round (an add's writes check its version against the anchors, and on a
+   * mismatch read again (`forget`, then this); a relation page reads the pending deletions).
    */
   async getObjectForAdd(tenantId: string, objectId: string): Promise<DirectoryObjectDocument | undefined> {
     return this.remembered.get(objectPartitionKey(tenantId, objectId)) ?? this.getObject(tenantId, objectId);

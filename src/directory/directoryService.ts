@@ -12,9 +12,13 @@ import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from '.
 import type { DirectoryRepository } from './directoryRepository';
 import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
 
-/** Reads one object of the caller's tenant; another tenant's objects do not exist (404). */
-export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference, source: 'fresh' | 'forAdd' = 'fresh'): Promise<DirectoryObjectDocument> {
-  const object = source === 'forAdd' ? await directory.getObjectForAdd(tenantId, reference.id) : await directory.getObject(tenantId, reference.id);
+/**
+ * Reads one object of the caller's tenant; another tenant's objects do not exist (404). 'remembered'
+ * may answer from this instance's copy: only for callers that check it against the store in the
+ * same round (an add's anchors; a relation page's pending deletions).
+ */
+export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference, source: 'fresh' | 'remembered' = 'fresh'): Promise<DirectoryObjectDocument> {
+  const object = source === 'remembered' ? await directory.getObjectForAdd(tenantId, reference.id) : await directory.getObject(tenantId, reference.id);
   if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) {
     throw graphErrors.resourceNotFound(reference.id);
   }

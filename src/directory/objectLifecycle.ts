@@ -1,5 +1,6 @@
 import { groupSidePartition, memberSidePartition, ownerPartition, type EdgeKind } from '../membership/edges';
 import { pendingUpdatesPartition, type EdgeRouting, type MembershipRepository, type PendingUpdateDocument } from '../membership/membershipRepository';
+import { rememberedCopyLifetimeInMs } from '../store/positiveCache';
 import { mapWithConcurrency } from './directoryObjectReads';
 import { objectPartitionKey, versionOf, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
@@ -22,6 +23,15 @@ import type { DirectoryRepository } from './directoryRepository';
  *   before the object changes) survives a crash; the reconciler's timer finishes what a
  *   request did not, and sweeps once more after a grace period for writes that were in flight.
  */
+
+/**
+ * How long a deletion stays listed in the pending deletions after it began: writes in flight have
+ * landed by then (the final sweep catches them), and no instance remembers a copy of the object
+ * any longer: a copy lives rememberedCopyLifetimeInMs (src/store/positiveCache.ts) from its read,
+ * and the last read that can find the object comes before the DELETE's object delete, within
+ * its first minute.
+ */
+export const deletionGraceInMs = rememberedCopyLifetimeInMs + 60_000;
 
 /** Store requests in flight at once for one object's edges. */
 const cleanupConcurrency = 16;
@@ -170,7 +180,7 @@ export interface DirectoryChangesReport {
  * every pending update older than the grace period (anchors of the current version, the listing
  * document, every snapshot), then forgets it. Idempotent: an interrupted run is run again.
  */
-export async function finishDirectoryChanges(stores: LifecycleStores, graceInMs = 5 * 60_000): Promise<DirectoryChangesReport> {
+export async function finishDirectoryChanges(stores: LifecycleStores, graceInMs = deletionGraceInMs): Promise<DirectoryChangesReport> {
   const { memberships, directory } = stores;
   const cutoff = Date.now() - graceInMs;
   let deletionsFinished = 0;

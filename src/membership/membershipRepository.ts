@@ -18,6 +18,8 @@ const takeBackAttempts = 3;
 export interface EdgePage {
   readonly edges: readonly EdgeDocument[];
   readonly continuationToken?: string;
+  /** The tenant's objects being deleted, as read beside the page (their edges are left out). */
+  readonly pendingDeletions?: ReadonlySet<string>;
 }
 
 export type CreateMembershipResult = { readonly created: true } | { readonly created: false; readonly existing: EdgeDocument };
@@ -507,8 +509,8 @@ export class MembershipRepository {
     };
     // The tenant's pending deletions in the same round: edges to objects being deleted are never shown.
     const [found, deleted] = await Promise.all([read(), this.deletions.deletedIds(tenantId)]);
-    if (deleted.size === 0) return found;
-    return { ...found, edges: found.edges.filter((shown) => !deleted.has(shown.id)) };
+    if (deleted.size === 0) return { ...found, pendingDeletions: deleted };
+    return { ...found, edges: found.edges.filter((shown) => !deleted.has(shown.id)), pendingDeletions: deleted };
   }
 
   /**

@@ -96,7 +96,7 @@ async function addMembershipOnce(
   const { caller } = command;
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
-  const read = (reference: ObjectReference) => getObjectOrNotFound(directory, tenantId, reference, mayUseRemembered ? 'forAdd' : 'fresh');
+  const read = (reference: ObjectReference) => getObjectOrNotFound(directory, tenantId, reference, mayUseRemembered ? 'remembered' : 'fresh');
 
   const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
     read({ ...command.group, expectedType: 'group' }),

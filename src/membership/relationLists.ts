@@ -3,6 +3,7 @@ import { assertMayListMembers, countVisibleParents, withoutHiddenParents } from 
 import type { DirectoryObjectDocument } from '../directory/directoryObjects';
 import { nextLinkOf, pick } from '../graph/listing';
 import type { RelationQuery } from '../graph/relationQuery';
+import { graphErrors } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
 import type { GraphResult } from '../http/responses';
 import { edgeSelection, type EdgeSelection } from './edgeQuery';
@@ -69,6 +70,9 @@ export async function answerRelationList(request: GraphRequest, query: RelationQ
   await subjectReady(subject);
   await reader.assertMayRead();
   const page = await read;
+  // The subject may come from a remembered copy (relationSubjectOf): the pending deletions read
+  // beside the page say whether it is being deleted.
+  if (page.pendingDeletions?.has(subject.id) === true) throw graphErrors.resourceNotFound(subject.id);
   // A first page that holds every match is its own count: no second query.
   const count = !query.count ? undefined : query.continuationToken === undefined && page.continuationToken === undefined ? page.edges.length : await reader.count(selection);
   const root = `${request.baseUrl}/${request.apiVersion}`;
