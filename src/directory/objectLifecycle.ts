@@ -151,6 +151,8 @@ export async function removeEdgesOf(memberships: MembershipRepository, tenantId:
   checkTime();
   const owned = (await memberships.edgesNaming(tenantId, objectId, ['owner'])).filter((edge) => edge.objectId === objectId);
   await mapWithConcurrency(owned, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk));
+  // The nested-group closure (src/membership/closure.ts): once the group's edges are gone.
+  if (isGroup) await memberships.closure.afterGroupDeleted(tenantId, objectId);
 }
 
 export interface DirectoryChangesReport {

@@ -6,6 +6,7 @@ export const errorCodes = {
   BadRequest: 400,
   Request_BadRequest: 400,
   Request_UnsupportedQuery: 400,
+  Directory_ResultSizeLimitExceeded: 400,
   InvalidAuthenticationToken: 401,
   Authorization_RequestDenied: 403,
   Request_ResourceNotFound: 404,

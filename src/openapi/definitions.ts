@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { batchRequestSchema, batchResponseSchema } from '../batch/batchRequest';
 import { createGroupSchema, createUserSchema, getByIdsSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
 import { errorCodes } from '../http/errors';
+import { checkMemberGroupsSchema, checkMemberObjectsSchema, getMemberGroupsSchema, idCollectionSchema } from '../membership/transitiveSchemas';
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
 import type { SchemaObject, Visibility } from './swagger';
@@ -111,6 +112,10 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     OpenApiDocument: annotate(open(toSwaggerSchema(openApiDocumentSchema, 'output')), {}),
     BatchRequest: annotate(toSwaggerSchema(batchRequestSchema, 'input'), {}),
     BatchResponse: annotate(open(toSwaggerSchema(batchResponseSchema, 'output')), {}),
+    MemberGroupIds: annotate(toSwaggerSchema(checkMemberGroupsSchema, 'input'), { groupIds: 'important' }),
+    MemberObjectIds: annotate(toSwaggerSchema(checkMemberObjectsSchema, 'input'), { ids: 'important' }),
+    MemberGroupsOptions: annotate(toSwaggerSchema(getMemberGroupsSchema, 'input'), { securityEnabledOnly: 'important' }),
+    IdCollection: annotate(open(toSwaggerSchema(idCollectionSchema, 'output')), { '@odata.context': 'internal' }),
   };
 }
 
