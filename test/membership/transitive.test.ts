@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
 import { closureLimits, GroupClosure } from '../../src/membership/closure';
+import { checkClosure } from '../../src/membership/closureCheck';
 import { getCosmosStore } from '../../src/store/cosmosStore';
 import { GraphSdkService } from '../support/graphSdkService';
 import { roles, type TestService } from '../support/testService';
@@ -163,6 +164,20 @@ describe('transitive reads over HTTP (SPEC 7)', () => {
     } finally {
       limits.maxDocumentsPerChange = bound;
     }
+  });
+});
+
+describe('consistency checker (npm run check-consistency)', () => {
+  it('finds a closure document that differs from the edges, and --repair sets it back', async () => {
+    const { groups, userId } = await chain(3);
+    const { memberships } = await getCosmosStore();
+    await new GroupClosure(memberships).overwrite(service.tenantId, groups[2]!, 'ancestors', [groups[0]!]);
+    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([groups[0], groups[2]].sort());
+    const found = await checkClosure(memberships, { tenantId: service.tenantId });
+    expect(found.mismatches).toEqual([{ tenantId: service.tenantId, groupId: groups[2], side: 'ancestors', stored: 1, expected: 2 }]);
+    expect((await checkClosure(memberships, { tenantId: service.tenantId, repair: true })).repaired).toBe(1);
+    expect((await checkClosure(memberships, { tenantId: service.tenantId })).mismatches).toEqual([]);
+    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([...groups].sort());
   });
 });
 
