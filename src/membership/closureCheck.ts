@@ -29,7 +29,9 @@ export async function checkClosure(container: Container, options: { readonly ten
   const closure = new GroupClosure(container);
   const parameters = options.tenantId === undefined ? [] : [{ name: '@tenantId', value: options.tenantId }];
   const where = `c.kind = 'member' AND c.farType = 'group'${options.tenantId === undefined ? '' : ' AND c.tenantId = @tenantId'}`;
-  const { resources: nestings } = await container.items.query<{ tenantId: string; groupId: string; objectId: string }>({ query: `SELECT c.tenantId, c.groupId, c.objectId FROM c WHERE ${where}`, parameters }).fetchAll();
+  const { resources: nestings } = await container.items
+    .query<{ tenantId: string; groupId: string; objectId: string }>({ query: `SELECT c.tenantId, c.groupId, c.objectId FROM c WHERE ${where}`, parameters })
+    .fetchAll();
   const children = new Map<string, Set<string>>();
   const parents = new Map<string, Set<string>>();
   const key = (tenantId: string, groupId: string) => `${tenantId}|${groupId}`;

@@ -26,8 +26,8 @@ export const maxTransitiveResults = 11_000;
 export const resultSizeExceeded = () =>
   new GraphError('Directory_ResultSizeLimitExceeded', `Request was not able to be completed because the number of results exceeds the limit of ${maxTransitiveResults}.`);
 
-/** Point reads in flight at once for one request's objects (as getByIds). */
-const readConcurrency = 16;
+/** Point reads in flight at once for one request's objects: the 20 ids of a check in one round. */
+const readConcurrency = 20;
 
 export interface TransitiveSubject {
   readonly id: string;

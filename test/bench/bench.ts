@@ -21,6 +21,7 @@ import { containerNames, partitionKeyPath } from '../../src/store/cosmosStore';
 import { buildDeployPackage, bundleFile } from '../../scripts/packageDeploy';
 import { FaultProxy } from '../support/faultProxy';
 import type { WorkerReport } from '../package/functionsWorker';
+import { measureTransitive } from './transitiveBench';
 
 const addsPerRun = Number(process.env.BENCH_ADDS ?? 3000);
 const connections = 8;
@@ -502,6 +503,7 @@ async function main(): Promise<void> {
   await measureLoad(deployDirectory);
   rmSync(deployDirectory, { recursive: true, force: true });
   if (process.env.BENCH_ONLY !== 'startup') await measureTokens(randomUUID());
+  if (process.env.BENCH_ONLY !== 'startup') outcomes.push(...(await measureTransitive()));
   console.log('');
   for (const outcome of outcomes) console.log(`${outcome.pass ? 'PASS' : 'FAIL'}  ${outcome.line}`);
   const passed = outcomes.every((outcome) => outcome.pass);
