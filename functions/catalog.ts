@@ -1,4 +1,5 @@
 import { addMember } from './addMember';
+import { addOwner } from './addOwner';
 import { addMemberOf } from './addMemberOf';
 import { addMyJoinedGroup } from './addMyJoinedGroup';
 import { addMyJoinedGroupMemberOf } from './addMyJoinedGroupMemberOf';
@@ -6,9 +7,12 @@ import { addUserJoinedGroup } from './addUserJoinedGroup';
 import { batch } from './batch';
 import { createGroup } from './createGroup';
 import { createUser } from './createUser';
+import { deleteGroup } from './deleteGroup';
+import { deleteUser } from './deleteUser';
 import { getDirectoryObject } from './getDirectoryObject';
 import { getDirectoryObjectsByIds } from './getDirectoryObjectsByIds';
 import { getGroup, getMe, getUser } from './getObject';
+import { getGroupsDelta } from './getGroupsDelta';
 import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
@@ -19,6 +23,9 @@ import { listGroupRelations, listMyRelations, listUserRelations } from './listRe
 import { listUsers } from './listUsers';
 import { createNotFound } from './notFound';
 import { removeMember } from './removeMember';
+import { removeOwner } from './removeOwner';
+import { updateGroup } from './updateGroup';
+import { updateUser } from './updateUser';
 
 /**
  * Every HTTP-triggered function. The order here does not matter and must not: the host tries
@@ -42,6 +49,7 @@ const routed: readonly HttpFunctionDefinition[] = [
   createGroup,
   getUser,
   getGroup,
+  getGroupsDelta,
   getMe,
   getDirectoryObject,
   getDirectoryObjectsByIds,
@@ -58,6 +66,13 @@ const routed: readonly HttpFunctionDefinition[] = [
   groupMemberActions,
   userMemberActions,
   myMemberActions,
+  // The lifecycle (SPEC 6).
+  updateUser,
+  updateGroup,
+  deleteUser,
+  deleteGroup,
+  addOwner,
+  removeOwner,
   getOpenApi,
   getHealth,
   batch,

@@ -9,6 +9,8 @@ import { authenticated } from '../src/http/pipeline';
 import { expandedGroupResult } from '../src/membership/groupExpand';
 import { allErrors } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
+import { answerGroupsDelta, isDeltaSegment } from '../src/changes/delta';
+import { deltaSegments } from './getGroupsDelta';
 import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 
 /** GET /users/{id or userPrincipalName}. */
@@ -45,7 +47,9 @@ export const getUser: HttpFunctionDefinition = {
 /** GET /groups/{id}. */
 export const getGroup: HttpFunctionDefinition = {
   name: 'getGroup',
-  route: graphRoute('groups/{groupId}'),
+  // Every segment but the ones getGroupsDelta serves (functions/getGroupsDelta.ts), so that
+  // neither can take the other's requests, whichever the host tries first.
+  route: graphRoute(`groups/{groupId:regex(^(?!(${deltaSegments})$))}`),
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
@@ -53,6 +57,8 @@ export const getGroup: HttpFunctionDefinition = {
     handle: async (request) => {
       // GET /groups/$count (SPEC 6): served here, as this route would capture it anyway (listGroups.ts).
       if (request.request.params.groupId?.toLowerCase() === '$count') return answerDirectoryList(request, 'group', true);
+      // GET /groups/delta() (the parentheses form, which a route's literal list cannot name): delta.
+      if (isDeltaSegment(request.request.params.groupId ?? '')) return answerGroupsDelta(request, await getRepositories());
       const { select, expand } = readGroupOptions(request);
       const { directory, memberships } = await getRepositories();
       const id = parseObjectId(request.request.params.groupId ?? '');

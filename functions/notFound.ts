@@ -20,7 +20,7 @@ type Method = (typeof allMethods)[number];
  * refuses exactly the paths those methods serve (built from the other routes by
  * templatePathPattern, so it follows the catalogue). Methods nothing serves share the plain
  * `{*path}` of `notFound`; the others are `notFound` followed by their methods (notFoundGet,
- * notFoundPost, notFoundDelete). test/http/routes.test.ts checks every function's requests
+ * notFoundPost, notFoundPatch, notFoundDelete). test/http/routes.test.ts checks every function's requests
  * against the whole catalogue in the host's order, in reverse, and with the catch-alls renamed
  * to sort first.
  *

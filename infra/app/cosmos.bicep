@@ -72,7 +72,9 @@ var containers = [
     // - kind: the reconciler's and the consistency check's cross-partition scans ('member'/'memberOf');
     // - tenantId: the consistency check limited to one tenant;
     // - objectId, groupId: the edges naming one object, across partitions (a deletion's final
-    //   sweep, the owner edges a PATCH or DELETE of their owner must reach).
+    //   sweep, the owner edges a PATCH or DELETE of their owner must reach);
+    // - atMs: change records written since a watermark (delta rounds, the notification outbox:
+    //   src/changes/changeReads.ts).
     name: 'memberships'
     includedPaths: [
       {
@@ -92,6 +94,9 @@ var containers = [
       }
       {
         path: '/groupId/?'
+      }
+      {
+        path: '/atMs/?'
       }
     ]
   }

@@ -27,6 +27,10 @@ export const permissions = {
     application: [...readMembership, 'User.Read.All', 'User.ReadWrite.All'],
   },
   createUsers: { delegated: ['User.ReadWrite.All', 'Directory.ReadWrite.All'], application: ['User.ReadWrite.All', 'Directory.ReadWrite.All'] },
+  /** PATCH and DELETE of users (SPEC 6): what creating them takes. */
+  writeUsers: { delegated: ['User.ReadWrite.All', 'Directory.ReadWrite.All'], application: ['User.ReadWrite.All', 'Directory.ReadWrite.All'] },
+  /** PATCH and DELETE of groups, and their owners (Graph's group-update, group-delete, group-post-owners, group-delete-owners). */
+  writeGroups: { delegated: ['Group.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'], application: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'] },
   createGroups: {
     delegated: ['Group.Create', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
     application: ['Group.Create', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],

@@ -14,9 +14,9 @@ import type { DirectoryObjectDocument, ObjectType } from './directoryObjects';
  * answer with. A filtered page is one single-partition query on indexed paths (two with
  * `$count`), whatever the tenant's size.
  *
- * Users and groups cannot be changed or deleted yet (no PATCH or DELETE route), so the entity
- * snapshot cannot go stale; PATCH and DELETE must rewrite or delete the listing document with
- * the object.
+ * A PATCH rewrites the listing document right after the object (before it answers), a DELETE
+ * removes it with the object (src/directory/objectLifecycle.ts); a PATCH cut short between the two
+ * is finished by the reconciler's pass over pending updates.
  */
 export interface ListingDocument {
   readonly id: string;

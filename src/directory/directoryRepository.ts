@@ -157,6 +157,9 @@ export class DirectoryRepository {
       await this.container.item(group.id, group.pk).delete();
       await this.anchors.remove(group);
     });
+    // Issue 12: the group's creation in its change log, once it committed (src/changes/changeLog.ts);
+    // the group exists whatever this does, so a fault here must not answer 503.
+    await this.anchors.recordCreated(group).catch(() => undefined);
   }
 
   /**

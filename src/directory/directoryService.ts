@@ -58,7 +58,7 @@ const mayChooseObjectIds = { delegated: [], application: ['Directory.ReadWrite.A
 
 function assertMayChooseId(caller: Caller, id: string | undefined): void {
   if (id !== undefined && !hasPermission(caller, mayChooseObjectIds)) {
-    throw new GraphError('Request_BadRequest', "Property 'id' is read-only and cannot be set.");
+    throw graphErrors.readOnlyProperty('id');
   }
 }
 

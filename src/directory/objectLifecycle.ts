@@ -55,8 +55,9 @@ export async function updateStoredObject({ directory, memberships }: LifecycleSt
   try {
     next = await directory.replaceObject(current, entity);
   } catch (error) {
-    // Another change (or the deletion) won: the anchors made for this version go again.
-    await directory.anchors.remove(current, nextVersion).catch(() => undefined);
+    // Nothing changed (another change or the deletion won, or the store failed): the anchors
+    // made for this version and the pending update go again.
+    await Promise.all([directory.anchors.remove(current, nextVersion), memberships.deleteDocument(pending.id, pending.pk)]).catch(() => undefined);
     throw error;
   }
   await directory.anchors.remove(current, versionOf(current));
@@ -199,6 +200,8 @@ export async function finishDirectoryChanges(stores: LifecycleStores, graceInMs 
       }
       const late = await memberships.edgesNaming(document.tenantId, entry.id);
       await mapWithConcurrency(late, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk));
+      // A nesting that landed late fed the closure (its add recomputed both ends): recompute again without it.
+      if (late.length > 0 && entry.objectType === 'group') await memberships.closure.afterGroupDeleted(document.tenantId, entry.id);
       lateEdgesRemoved += late.length;
       finished.add(entry.id);
     }

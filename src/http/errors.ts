@@ -13,6 +13,7 @@ export const errorCodes = {
   NotFound: 404,
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
+  SyncStateNotFound: 410,
   UnsupportedMediaType: 415,
   FailedDependency: 424,
   TooManyRequests: 429,
@@ -46,6 +47,11 @@ export const graphErrors = {
   invalidToken: (message: string) => new GraphError('InvalidAuthenticationToken', message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
   emptyToken: () => new GraphError('InvalidAuthenticationToken', 'Access token is empty.', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
   referenceAlreadyExists: (property: string) => new GraphError('Request_BadRequest', `One or more added object references already exist for the following modified properties: '${property}'.`),
+  readOnlyProperty: (property: string) => new GraphError('Request_BadRequest', `Property '${property}' is read-only and cannot be set.`),
+  invalidPropertyValue: (property: string, resourceName: string) => new GraphError('Request_BadRequest', `Invalid value specified for property '${property}' of resource '${resourceName}'.`),
+  /** Graph refuses to remove a group's last owner (https://learn.microsoft.com/graph/api/group-delete-owners). */
+  lastOwner: () => new GraphError('Request_BadRequest', 'The group must have at least one owner, hence this owner cannot be removed.'),
+  unifiedTypeChange: () => new GraphError('Request_BadRequest', "The 'Unified' group type cannot be added to or removed from an existing group."),
   invalidPageSize: (value: string) => new GraphError('Request_BadRequest', `Invalid page size specified: '${value}'. Must be between 1 and 999 inclusive.`),
   invalidSkipToken: () => new GraphError('Request_BadRequest', 'The $skiptoken is not valid.'),
   throttled: (retryAfterSeconds: number) =>

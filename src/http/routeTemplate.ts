@@ -264,6 +264,17 @@ export function regexLiterals(source: string): string[] | undefined {
   return literals;
 }
 
+/**
+ * The literals a `regex(^(?!(a|b)$))` constraint refuses (it takes any other segment), or
+ * undefined for any other pattern: how a parameter leaves a few names to another function, so
+ * that no order of the two can matter (`groups/{groupId}` and `groups/delta`).
+ */
+export function regexExcludedLiterals(source: string): string[] | undefined {
+  const match = /^\^\(\?!\(([^()]*)\)\$\)$/.exec(source);
+  if (match === null) return undefined;
+  return regexLiterals(`^(${match[1] ?? ''})$`);
+}
+
 function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
@@ -285,10 +296,12 @@ export function templatePathPattern(template: string): string {
       continue;
     } else if (segment.constraints.length === 0) part = '[^/]+';
     else {
-      const literals = segment.constraints.length === 1 ? regexLiterals(segment.constraints[0]!.source) : undefined;
-      if (literals === undefined) throw new Error(`Route '${template}': only a regex listing literals can be excluded from the catch-all.`);
+      const source = segment.constraints.length === 1 ? segment.constraints[0]!.source : '';
+      const literals = regexLiterals(source);
+      const excluded = literals === undefined ? regexExcludedLiterals(source) : undefined;
+      if (literals === undefined && excluded === undefined) throw new Error(`Route '${template}': only a regex listing literals (or refusing a few) can be excluded from the catch-all.`);
       // `\n?`: the host's `$` also accepts a final newline (hostRegex).
-      part = `(?:${literals.map(escapeRegex).join('|')})\\n?`;
+      part = literals !== undefined ? `(?:${literals.map(escapeRegex).join('|')})\\n?` : `(?!(?:${excluded!.map(escapeRegex).join('|')})\\n?(?:/|$))[^/]+`;
     }
     // An optional parameter also takes an empty segment (x/ and x// both match x/{y?}).
     if (segment.kind === 'parameter' && segment.optional) pattern += pattern === '' ? `(?:${part})?` : `(?:/(?:${part})?)?`;

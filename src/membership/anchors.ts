@@ -1,5 +1,9 @@
 import type { Container, OperationInput } from '@azure/cosmos';
 import { versionOf, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
+import { runLoggedBatch, type ChangeType } from '../changes/changeLog';
+import { failedOperation } from '../store/storeBatch';
+import { toStoreFault } from '../store/storeFaults';
+import { graphErrors } from '../http/errors';
 import { groupSidePartition, memberSidePartition } from './edges';
 
 /**
@@ -62,10 +66,32 @@ function statusOf(error: unknown): unknown {
 export class ObjectAnchors {
   constructor(private readonly container: Container) {}
 
+  /**
+   * A group's own anchor is written and removed in one batch with a change record of the group
+   * (src/changes/changeLog.ts): its versions are the group's lifecycle (created, changed by a
+   * PATCH, deleted). Readers of the log read the group itself, so a record only says "look again".
+   * Ends quietly when the anchor was already there (409) or gone (404), writing no record then.
+   */
+  private async logged(anchor: AnchorDocument, operation: 'Create' | 'Delete', changeType: ChangeType): Promise<void> {
+    const results = await runLoggedBatch(
+      this.container,
+      anchor.pk,
+      [operation === 'Create' ? { operationType: 'Create', resourceBody: { ...anchor } } : { operationType: 'Delete', id: anchor.id, partitionKey: anchor.pk }],
+      { tenantId: anchor.tenantId, groupId: anchor.objectId, changeType },
+    );
+    const failure = failedOperation(results);
+    if (failure === undefined || failure.statusCode === (operation === 'Create' ? 409 : 404)) return;
+    throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
+  }
+
   /** Creates the anchors of `object`'s version; one already there (a retried write) counts. */
   async create(object: DirectoryObjectDocument, version = versionOf(object)): Promise<void> {
     await Promise.all(
       anchorsOf(object, version).map(async (anchor) => {
+        // A PATCH's next version (not the object's own: that is a creation, recorded once the
+        // object committed, by recordCreated). Before the commit: readers of the log read the
+        // group itself, and delta reads lifecycle records again for a while (src/changes/delta.ts).
+        if (anchor.id.startsWith('$group.') && version !== versionOf(object)) return this.logged(anchor, 'Create', 'groupChanged');
         try {
           await this.container.items.create(anchor);
         } catch (error) {
@@ -73,6 +99,23 @@ export class ObjectAnchors {
         }
       }),
     );
+  }
+
+  /**
+   * The change record of a group's creation, written once the group committed (its document is
+   * in the directory container, so no batch can hold both): a batch that reads the group's anchor
+   * first, so a group deleted meanwhile gets no creation record. A crash between the commit and
+   * this leaves the creation unrecorded (delta shows the group at its first change); the embedded
+   * endpoint cannot show more.
+   */
+  async recordCreated(group: DirectoryObjectDocument): Promise<void> {
+    const results = await runLoggedBatch(this.container, groupSidePartition(group.tenantId, group.id), [readGroupAnchor(group)], {
+      tenantId: group.tenantId,
+      groupId: group.id,
+      changeType: 'groupChanged',
+    });
+    const failure = failedOperation(results);
+    if (failure !== undefined && failure.statusCode !== 404) throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
   }
 
   /** Deletes the anchors of `object` at `version`; absent ones count as deleted. */
@@ -93,7 +136,7 @@ export class ObjectAnchors {
    * deletion must not leave the anchors of a version a racing PATCH created.
    */
   async removeAll(object: Pick<DirectoryObjectDocument, 'id' | 'tenantId' | 'objectType'>): Promise<void> {
-    await this.removeWhere(object, () => true);
+    await this.removeWhere(object, () => true, true);
   }
 
   /** Deletes the anchors of every version but the object's current one (a PATCH cut short). */
@@ -102,7 +145,7 @@ export class ObjectAnchors {
     await this.removeWhere(object, (anchor) => anchor.version !== current);
   }
 
-  private async removeWhere(object: Pick<DirectoryObjectDocument, 'id' | 'tenantId' | 'objectType'>, predicate: (anchor: AnchorDocument) => boolean): Promise<void> {
+  private async removeWhere(object: Pick<DirectoryObjectDocument, 'id' | 'tenantId' | 'objectType'>, predicate: (anchor: AnchorDocument) => boolean, deleting = false): Promise<void> {
     const partitions = [memberSidePartition(object.tenantId, object.id), ...(object.objectType === 'group' ? [groupSidePartition(object.tenantId, object.id)] : [])];
     await Promise.all(
       partitions.map(async (partitionKey) => {
@@ -111,6 +154,7 @@ export class ObjectAnchors {
           .fetchAll();
         await Promise.all(
           resources.filter(predicate).map(async (anchor) => {
+            if (anchor.id.startsWith('$group.') && deleting) return this.logged(anchor, 'Delete', 'groupDeleted');
             try {
               await this.container.item(anchor.id, partitionKey).delete();
             } catch (error) {

@@ -12,7 +12,9 @@ import type { ObjectType } from '../directory/directoryObjects';
  * One more document per tenant lives in this container: the nesting guard (see nestingGuard.ts),
  * partition `{tid}|nesting`, kind 'nestingGuard'; every scan of edges filters on `kind`.
  * Each edge carries a snapshot of the object at its far end, so a page of members is one query
- * (the directory has no update route, so snapshots cannot go stale).
+ * (a PATCH rewrites every copy before it answers: src/directory/objectLifecycle.ts). The objects'
+ * anchors (src/membership/anchors.ts), and per tenant the pending deletions and updates, share the
+ * container; every query on edges filters on `kind`.
  */
 export const groupSidePartition = (tenantId: string, groupId: string): string => `${tenantId}|group|${groupId}`;
 export const memberSidePartition = (tenantId: string, memberId: string): string => `${tenantId}|member|${memberId}`;

@@ -1,6 +1,7 @@
 import type { Container, JSONObject, OperationResponse } from '@azure/cosmos';
 import { graphErrors } from '../http/errors';
 import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
+import { runLoggedBatch, type ChangeDraft } from '../changes/changeLog';
 import { toStoreFault } from '../store/storeFaults';
 import { PendingDeletions } from './pendingDeletions';
 import { GroupClosure } from './closure';
@@ -87,6 +88,19 @@ export interface PendingUpdateDocument {
 
 export const pendingUpdatesPartition = (tenantId: string): string => `${tenantId}|updates`;
 
+/** The change record of an add to `group` (src/changes/changeLog.ts). */
+function addedChange(group: DirectoryObjectDocument, member: { readonly id?: unknown; readonly objectType?: unknown; readonly '@odata.type'?: unknown }): ChangeDraft {
+  const memberType = member.objectType === 'group' || member['@odata.type'] === '#microsoft.graph.group' ? 'group' : 'user';
+  return { tenantId: group.tenantId, groupId: group.id, changeType: 'memberAdded', memberId: String(member.id), memberType };
+}
+
+/** The removal record for a document, when it is a group-side edge (`{tid}|group|{G}`, id a member's id). */
+function groupSideChange(id: string, partitionKey: string, memberType?: 'user' | 'group'): ChangeDraft | undefined {
+  const parts = partitionKey.split('|');
+  if (parts.length !== 3 || parts[1] !== 'group' || id.startsWith('$')) return undefined;
+  return { tenantId: parts[0]!, groupId: parts[2]!, changeType: 'memberRemoved', memberId: id, ...(memberType === undefined ? {} : { memberType }) };
+}
+
 /** The tenant of an edge partition key (`{tid}|…`). */
 const tenantOfPartition = (partitionKey: string): string => partitionKey.slice(0, partitionKey.indexOf('|'));
 
@@ -159,7 +173,8 @@ export class MembershipRepository {
     const memberSide = edge('memberOf', memberSidePartition(group.tenantId, member.id), group.id, group, member, group, now);
     const [groupWrite, memberWrite] = (
       await Promise.allSettled([
-        runTransactionalBatch(this.container, groupSide.pk, [readGroupAnchor(group), { operationType: 'Create', resourceBody: groupSide as unknown as JSONObject }]),
+        // The group side is the truth, so its batch carries the change record (src/changes/changeLog.ts).
+        runLoggedBatch(this.container, groupSide.pk, [readGroupAnchor(group), { operationType: 'Create', resourceBody: groupSide as unknown as JSONObject }], addedChange(group, member)),
         runTransactionalBatch(this.container, memberSide.pk, [readMemberAnchor(member), { operationType: 'Create', resourceBody: memberSide as unknown as JSONObject }]),
       ])
     ).map(sideOutcome) as [SideOutcome, SideOutcome];
@@ -197,10 +212,10 @@ export class MembershipRepository {
    * it or the reconciler removes it), so a passing fault must not be enough to leave one. A
    * store that stays down defeats it; the reconciler is the backstop. Never throws.
    */
-  private async takeBack(id: string, partitionKey: string, etag: string | undefined): Promise<void> {
+  private async takeBack(id: string, partitionKey: string, etag: string | undefined, logged = true): Promise<void> {
     for (let attempt = 1; attempt <= takeBackAttempts; attempt += 1) {
       try {
-        await this.deleteIfMatch(id, partitionKey, etag);
+        await this.deleteIfMatch(id, partitionKey, etag, logged);
         return;
       } catch {
         // Tried again at once: the request is already answering an error, and waits no longer.
@@ -213,8 +228,13 @@ export class MembershipRepository {
    * never removes what another request wrote meanwhile. Cosmos DB optimistic concurrency:
    * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency
    */
-  private async deleteIfMatch(id: string, partitionKey: string, etag: string | undefined): Promise<void> {
+  private async deleteIfMatch(id: string, partitionKey: string, etag: string | undefined, logged = true): Promise<void> {
     if (etag === undefined) return;
+    // A group side taken back is a removal readers of the log may have seen added: logged too.
+    if (logged && groupSideChange(id, partitionKey) !== undefined) {
+      await this.deleteGroupSide(id, partitionKey, etag);
+      return;
+    }
     try {
       await this.container.item(id, partitionKey).delete({ accessCondition: { type: 'IfMatch', condition: etag } });
     } catch (error) {
@@ -229,12 +249,7 @@ export class MembershipRepository {
    */
   async deleteMembership(group: DirectoryObjectDocument, member: DirectoryObjectDocument): Promise<boolean> {
     const { tenantId } = group;
-    try {
-      await this.container.item(member.id, groupSidePartition(tenantId, group.id)).delete();
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
+    if (!(await this.deleteGroupSide(member.id, groupSidePartition(tenantId, group.id), undefined, member.objectType))) return false;
     try {
       await this.container.item(group.id, memberSidePartition(tenantId, member.id)).delete();
     } catch (error) {
@@ -285,8 +300,12 @@ export class MembershipRepository {
         }
       }),
     );
+    // The group does not exist yet, so these edges are no change of it (no record: the group's
+    // own creation record stands for them, src/changes/changeLog.ts), and neither is their take-back.
     const takeBack = async () => {
-      await Promise.all(outcomes.map((outcome, index) => (outcome.kind === 'created' ? this.takeBack(writes[index]!.document.id, writes[index]!.document.pk, outcome.etag) : Promise.resolve())));
+      await Promise.all(
+        outcomes.map((outcome, index) => (outcome.kind === 'created' ? this.takeBack(writes[index]!.document.id, writes[index]!.document.pk, outcome.etag, false) : Promise.resolve())),
+      );
     };
     const stale = outcomes.flatMap((outcome, index) => (outcome.kind === 'stale' ? [writes[index]!.anchorOf!.id] : []));
     const failed = outcomes.find((outcome): outcome is Extract<SideOutcome, { kind: 'failed' }> => outcome.kind === 'failed');
@@ -335,8 +354,25 @@ export class MembershipRepository {
     return resources;
   }
 
+  /**
+   * Deletes a group-side edge (only at `etag`, when given) in one batch with its change record
+   * (src/changes/changeLog.ts): false when it was not there (or had changed).
+   */
+  private async deleteGroupSide(id: string, partitionKey: string, etag: string | undefined, memberType?: 'user' | 'group'): Promise<boolean> {
+    const change = groupSideChange(id, partitionKey, memberType)!;
+    const results = await runLoggedBatch(this.container, partitionKey, [{ operationType: 'Delete', id, partitionKey, ...(etag === undefined ? {} : { ifMatch: etag }) }], change);
+    const failure = failedOperation(results);
+    if (failure === undefined) return true;
+    if (failure.statusCode === 404 || failure.statusCode === 412) return false;
+    throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
+  }
+
   /** Deletes one document (only at `etag`, when given); an absent or changed one is left. */
   async deleteDocument(id: string, partitionKey: string, etag?: string): Promise<void> {
+    if (groupSideChange(id, partitionKey) !== undefined) {
+      await this.deleteGroupSide(id, partitionKey, etag);
+      return;
+    }
     try {
       await this.container.item(id, partitionKey).delete(etag === undefined ? {} : { accessCondition: { type: 'IfMatch', condition: etag } });
     } catch (error) {

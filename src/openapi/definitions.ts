@@ -3,6 +3,7 @@ import { batchRequestSchema, batchResponseSchema } from '../batch/batchRequest';
 import { createGroupSchema, createUserSchema, getByIdsSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
 import { errorCodes } from '../http/errors';
 import { checkMemberGroupsSchema, checkMemberObjectsSchema, getMemberGroupsSchema, idCollectionSchema } from '../membership/transitiveSchemas';
+import { updateGroupSchema, updateUserSchema } from '../directory/updateSchemas';
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
 import type { SchemaObject, Visibility } from './swagger';
@@ -101,6 +102,8 @@ export function buildDefinitions(): Record<string, SchemaObject> {
       id: 'advanced',
     }),
     NewGroup: annotate(toSwaggerSchema(createGroupSchema, 'input'), newGroupVisibility()),
+    UserUpdate: annotate(toSwaggerSchema(updateUserSchema, 'input'), { '@odata.type': 'internal', passwordProfile: 'internal', displayName: 'important' }),
+    GroupUpdate: annotate(toSwaggerSchema(updateGroupSchema, 'input'), { '@odata.type': 'internal', displayName: 'important', 'owners@odata.bind': 'advanced', 'members@odata.bind': 'advanced' }),
     DirectoryObjectReference: annotate(toSwaggerSchema(referenceSchema, 'input'), { id: 'important', '@odata.id': 'advanced', '@odata.type': 'advanced' }),
     User: annotate(open(toSwaggerSchema(z.object(userShape), 'output')), { '@odata.context': 'internal' }),
     Group: annotate(open(toSwaggerSchema(z.object(groupShape), 'output')), { '@odata.context': 'internal' }),

@@ -39,6 +39,15 @@ export const sharedParameters: Record<string, ParameterObject> = {
     description: 'The object ID (a GUID) of the member to remove.',
     'x-ms-summary': 'Member ID',
   },
+  ownerId: {
+    name: 'ownerId',
+    in: 'path',
+    required: true,
+    type: 'string',
+    ...singleEncoding,
+    description: 'The object ID (a GUID) of the owner to remove.',
+    'x-ms-summary': 'Owner ID',
+  },
   objectId: {
     name: 'objectId',
     in: 'path',

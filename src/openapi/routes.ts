@@ -5,7 +5,7 @@
  * in its `$ref` form; another optional segment (a type cast) gives the path without it and, as
  * "variants", one path per value. A catch-all route (`{*path}`) has no paths.
  */
-import { parseRouteTemplate, regexLiterals, type RouteSegment } from '../http/routeTemplate';
+import { parseRouteTemplate, regexExcludedLiterals, regexLiterals, type RouteSegment } from '../http/routeTemplate';
 
 export interface ExpandedRoute {
   /** e.g. `/v1.0/groups/{groupId}/members/$ref`. */
@@ -49,7 +49,8 @@ function documentedSegment(segment: RouteSegment, route: string): Segment {
   const { name, optional, catchAll, constraints } = segment;
   if (name === 'apiVersion') return { choices: [documentedApiVersion], optional: false, catchAll };
   const regex = constraints[0]?.source;
-  if (regex === undefined) return { choices: [`{${name}}`], optional, catchAll };
+  // A parameter that only leaves a few names to another function is still that parameter.
+  if (regex === undefined || regexExcludedLiterals(regex) !== undefined) return { choices: [`{${name}}`], optional, catchAll };
   return { choices: literalAlternatives(regex, route), optional, catchAll };
 }
 

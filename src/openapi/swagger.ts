@@ -81,7 +81,7 @@ export interface OperationObject {
   'x-ms-pageable'?: { nextLinkName: string };
 }
 
-export type HttpVerb = 'get' | 'post' | 'delete';
+export type HttpVerb = 'get' | 'post' | 'patch' | 'delete';
 
 export interface SwaggerDocument {
   swagger: '2.0';

@@ -18,7 +18,7 @@ export const partitionKeyPath = '/pk';
  */
 export const indexedPaths: Readonly<Record<keyof typeof containerNames, readonly string[]>> = {
   directory: ['/displayName/?', '/groupTypes/[]/?', '/mail/?', '/mailEnabled/?', '/mailNickname/?', '/pk/?', '/securityEnabled/?', '/userPrincipalName/?'],
-  memberships: ['/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?'],
+  memberships: ['/atMs/?', '/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?'],
 };
 
 export interface CosmosStore {
@@ -99,6 +99,8 @@ export async function ensureCosmosResources(store: CosmosStore): Promise<void> {
   await store.client.databases.createIfNotExists({ id: store.database.id });
   for (const [key, id] of Object.entries(containerNames) as [keyof typeof containerNames, string][]) {
     const indexingPolicy = { indexingMode: 'consistent' as const, automatic: true, includedPaths: indexedPaths[key].map((path) => ({ path })), excludedPaths: [{ path: '/*' }] };
-    await store.database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKeyPath] }, indexingPolicy });
+    // defaultTtl -1: no default expiry, but items carrying their own `ttl` (change records,
+    // src/changes/changeLog.ts) expire, as infra/app/cosmos.bicep declares for Azure.
+    await store.database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKeyPath] }, indexingPolicy, defaultTtl: -1 });
   }
 }

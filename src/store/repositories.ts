@@ -1,3 +1,4 @@
+import type { Container } from '@azure/cosmos';
 import { DirectoryRepository } from '../directory/directoryRepository';
 import { PendingDeletions } from '../membership/pendingDeletions';
 import { ObjectAnchors } from '../membership/anchors';
@@ -14,14 +15,20 @@ let repositories: Promise<Repositories> | undefined;
 /** The directory and membership repositories over the process's one Cosmos client. */
 export function getRepositories(): Promise<Repositories> {
   repositories ??= getCosmosStore().then(
-    (store) => {
-      const deletions = new PendingDeletions(store.memberships);
-      return { directory: new DirectoryRepository(store.directory, new ObjectAnchors(store.memberships), deletions), memberships: new MembershipRepository(store.memberships, deletions) };
-    },
+    (store) => repositoriesOver(store),
     (error: unknown) => {
       repositories = undefined;
       throw error;
     },
   );
   return repositories;
+}
+
+/** The repositories over a pair of containers (the process's own, or a tool's). */
+export function repositoriesOver(containers: { readonly directory: Container; readonly memberships: Container }): Repositories {
+  const deletions = new PendingDeletions(containers.memberships);
+  return {
+    directory: new DirectoryRepository(containers.directory, new ObjectAnchors(containers.memberships), deletions),
+    memberships: new MembershipRepository(containers.memberships, deletions),
+  };
 }

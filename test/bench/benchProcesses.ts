@@ -1,26 +1,76 @@
 /**
  * The processes of `npm run bench`, one role each, so that every server's CPU time is its own:
- *   node benchProcesses.js cosmos     the embedded Cosmos endpoint
+ *   node benchProcesses.js cosmos     the embedded Cosmos endpoint, counting what reaches it
  *   node benchProcesses.js service    the local host over functions/catalog.ts (settings from env)
  *   node benchProcesses.js baseline   a bare node:http server doing the naive work with the same SDK
  * Each prints one JSON line {"url": …} when it listens, then answers "stats" on stdin with its own
- * CPU time (getrusage), resident size and Cosmos request count.
+ * CPU time (getrusage), resident size and Cosmos request count; the cosmos role adds, per
+ * database, the requests it received and the writes among them with their body bytes.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CosmosClient } from '@azure/cosmos';
 import { httpFunctions } from '../../functions/catalog';
-import { startEmbeddedCosmos } from '../../src/local/embeddedStores';
 import { startFunctionsHost } from '../../src/local/functionsHost';
 
 let cosmosRequests = 0;
 
+/** What the store received for one database, counted at its own HTTP server. */
+export interface StoreCounts {
+  requests: number;
+  writes: number;
+  writeBytes: number;
+  /** Writes without a Content-Length (none expected: the SDK sends whole bodies). */
+  unsizedWrites: number;
+}
+
+const storeCounts: Record<string, StoreCounts> = {};
+
+/**
+ * Counts one request at the store boundary. A write is a POST, PUT, PATCH or DELETE that is not a
+ * query: the SDK POSTs queries and query plans too, marked by `x-ms-documentdb-isquery` or
+ * `x-ms-cosmos-is-query-plan-request` and the `application/query+json` content type
+ * (https://learn.microsoft.com/rest/api/cosmos-db/query-documents); transactional batches are
+ * POSTs of the whole batch body (`x-ms-cosmos-is-batch-request`), counted as one write of
+ * their full size. Only headers are read, so the embedded server gets the body untouched.
+ */
+function meterStoreRequest(request: http.IncomingMessage): void {
+  const database = /^\/dbs\/([^/]+)/.exec(request.url ?? '')?.[1];
+  if (database === undefined) return;
+  const counts = (storeCounts[decodeURIComponent(database)] ??= { requests: 0, writes: 0, writeBytes: 0, unsizedWrites: 0 });
+  counts.requests += 1;
+  const headers = request.headers;
+  const isQuery =
+    String(headers['x-ms-documentdb-isquery']).toLowerCase() === 'true' ||
+    headers['x-ms-cosmos-is-query-plan-request'] !== undefined ||
+    String(headers['content-type']).startsWith('application/query+json');
+  if (isQuery || !['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method ?? '')) return;
+  counts.writes += 1;
+  const length = headers['content-length'];
+  if (length !== undefined) counts.writeBytes += Number(length);
+  else if (request.method !== 'DELETE') counts.unsizedWrites += 1;
+}
+
+/** The embedded Cosmos endpoint (as src/local/embeddedStores.ts starts it), metered. */
+async function startCosmos(): Promise<string> {
+  const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => http.Server };
+  const server = createHttpServer();
+  server.prependListener('request', meterStoreRequest);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 function answerStats(): void {
-  createInterface({ input: process.stdin }).on('line', (line) => {
+  const lines = createInterface({ input: process.stdin });
+  // The bench holds this pipe: when it exits (a failed run included), so does this process.
+  lines.on('close', () => process.exit(0));
+  lines.on('line', (line) => {
     if (line.trim() !== 'stats') return;
     const cpu = process.cpuUsage();
-    process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, heapBytes: process.memoryUsage().heapUsed, cosmosRequests })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, heapBytes: process.memoryUsage().heapUsed, cosmosRequests, store: storeCounts })}\n`,
+    );
   });
 }
 
@@ -95,7 +145,7 @@ async function startBaseline(): Promise<string> {
 
 async function main(): Promise<void> {
   const role = process.argv[2];
-  const url = role === 'cosmos' ? (await startEmbeddedCosmos()).connection : role === 'service' ? await startService() : role === 'baseline' ? await startBaseline() : undefined;
+  const url = role === 'cosmos' ? await startCosmos() : role === 'service' ? await startService() : role === 'baseline' ? await startBaseline() : undefined;
   if (url === undefined) throw new Error(`unknown role '${role ?? ''}'`);
   answerStats();
   process.stdout.write(`${JSON.stringify({ url })}\n`);

@@ -42,6 +42,9 @@ interface Fixtures {
   readonly distribution: string;
   /** Not in `ids`: the fuzzers never change it, so its listing always has a next page. */
   readonly linksGroup: string;
+  /** Not in `ids`: the targets of the lifecycle routes (PATCH, owners), which may change them. */
+  readonly lifecycleUser: { id: string; userPrincipalName: string };
+  readonly lifecycleGroup: string;
   /** A $skiptoken the service itself issued (for linksGroup's members with $top=1). */
   readonly issuedSkipToken: string;
   readonly ids: readonly string[];
@@ -120,6 +123,8 @@ beforeAll(async () => {
   const dynamic = (await service.createGroup({ groupTypes: ['DynamicMembership'], membershipRule: '(user.department -eq "Sales")' })).id;
   const distribution = (await service.createGroup({ mailEnabled: true, securityEnabled: false })).id;
   const linksGroup = (await service.createGroup()).id;
+  const lifecycleUser = await service.createUser();
+  const lifecycleGroup = (await service.createGroup()).id;
   for (const [group, member] of [
     [security, user.id],
     [security, user2.id],
@@ -154,6 +159,8 @@ beforeAll(async () => {
     dynamic,
     distribution,
     linksGroup,
+    lifecycleUser,
+    lifecycleGroup,
     issuedSkipToken,
     groupIds,
     userIds: [user.id, user2.id],
@@ -642,6 +649,7 @@ const routeShapes: readonly RouteShape[] = [
   { name: 'createGroup', method: 'POST', body: 'group', caller: 'admin', path: () => join(versionArb, literal('groups')) },
   { name: 'getUser', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('users'), userIdArb()) },
   { name: 'getGroup', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('groups'), groupIdArb()) },
+  { name: 'getGroupsDelta', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('groups'), literal('delta')) },
   { name: 'getMe', method: 'GET', caller: 'delegated', path: () => join(versionArb, literal('me')) },
   {
     name: 'listGroupRelations',
@@ -701,6 +709,31 @@ const routeShapes: readonly RouteShape[] = [
     method: 'GET',
     caller: 'admin',
     path: () => join(versionArb, literal('groups'), fc.constantFrom('', '', '', '$count', 'graph.group', 'microsoft.graph.group')),
+  },
+  // The lifecycle routes change only their own fixtures; DELETE names objects that do not exist
+  // (deleting a fixture would leave the other shapes nothing to aim at).
+  {
+    name: 'updateUser',
+    method: 'PATCH',
+    body: 'user',
+    caller: 'admin',
+    path: () => join(versionArb, literal('users'), idSegmentArb([fx.lifecycleUser.id, strangerId(90)], [fx.lifecycleUser.userPrincipalName])),
+  },
+  { name: 'updateGroup', method: 'PATCH', body: 'group', caller: 'admin', path: () => join(versionArb, literal('groups'), idSegmentArb([fx.lifecycleGroup, strangerId(90)], [])) },
+  { name: 'deleteUser', method: 'DELETE', caller: 'admin', path: () => join(versionArb, literal('users'), idSegmentArb([strangerId(91)], [])) },
+  { name: 'deleteGroup', method: 'DELETE', caller: 'admin', path: () => join(versionArb, literal('groups'), idSegmentArb([strangerId(92)], [])) },
+  {
+    name: 'addOwner',
+    method: 'POST',
+    body: 'ref',
+    caller: 'admin',
+    path: () => join(versionArb, literal('groups'), idSegmentArb([fx.lifecycleGroup, strangerId(90)], []), literal('owners'), refArb),
+  },
+  {
+    name: 'removeOwner',
+    method: 'DELETE',
+    caller: 'admin',
+    path: () => join(versionArb, literal('groups'), idSegmentArb([fx.lifecycleGroup, strangerId(90)], []), literal('owners'), anyIdArb(), refArb),
   },
   { name: 'batch', method: 'POST', body: 'batch', caller: 'admin', path: () => join(versionArb, fc.constantFrom('$batch', '%24batch', '$BATCH', '$batch/', '$batch/x')) },
   { name: 'getOpenApi', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/openapi.json', '/OPENAPI.JSON', '/openapi.json/', '/v1.0/openapi.json') },
@@ -784,6 +817,8 @@ function cleanPath(shape: RouteShape): string {
       return `/v1.0/users/${fx.user.id}`;
     case 'getGroup':
       return `/v1.0/groups/${fx.security}`;
+    case 'getGroupsDelta':
+      return `/v1.0/groups/delta?$filter=${encodeURIComponent(`id eq '${fx.security}'`)}`;
     case 'getMe':
       return '/v1.0/me';
     case 'listGroupRelations':
@@ -804,6 +839,18 @@ function cleanPath(shape: RouteShape): string {
       return '/v1.0/groups?$top=1';
     case 'batch':
       return '/v1.0/$batch';
+    case 'updateUser':
+      return `/v1.0/users/${fx.lifecycleUser.id}`;
+    case 'updateGroup':
+      return `/v1.0/groups/${fx.lifecycleGroup}`;
+    case 'deleteUser':
+      return `/v1.0/users/${strangerId(91)}`;
+    case 'deleteGroup':
+      return `/v1.0/groups/${strangerId(92)}`;
+    case 'addOwner':
+      return `/v1.0/groups/${fx.lifecycleGroup}/owners/$ref`;
+    case 'removeOwner':
+      return `/v1.0/groups/${fx.lifecycleGroup}/owners/${fx.user.id}/$ref`;
     default:
       throw new Error(`no clean path for ${shape.name}`);
   }
@@ -1116,7 +1163,7 @@ describe('Content-Type and body limits come first', () => {
       fc.oneof(bodyTextArb('ref'), bodyTextArb('group')).filter((body) => body.length > 0 && Buffer.byteLength(body) <= 1024 * 1024),
       fc.constantFrom('admin', 'delegated', 'noScopes', 'none'),
       async (shape, contentType, body, token) => {
-        const request: FuzzRequest = { method: 'POST', path: cleanPath(shape), headers: { 'Content-Type': contentType }, rawBody: body, token: token === 'none' ? null : token, aim: shape.name };
+        const request: FuzzRequest = { method: shape.method, path: cleanPath(shape), headers: { 'Content-Type': contentType }, rawBody: body, token: token === 'none' ? null : token, aim: shape.name };
         await exercise(request, (response) => {
           return response.status === 415 && response.json?.error?.code === 'UnsupportedMediaType' ? [] : [`expected 415 UnsupportedMediaType, got ${response.status}`];
         });
@@ -1129,7 +1176,7 @@ describe('Content-Type and body limits come first', () => {
     const huge = JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${fx.user2.id}`, displayName: 'x'.repeat(1024 * 1024) });
     for (const shape of bodyRoutes()) {
       for (const token of ['admin', null] as const) {
-        await exercise({ method: 'POST', path: cleanPath(shape), headers: { 'Content-Type': 'application/json' }, rawBody: huge, token, aim: shape.name }, (response) =>
+        await exercise({ method: shape.method, path: cleanPath(shape), headers: { 'Content-Type': 'application/json' }, rawBody: huge, token, aim: shape.name }, (response) =>
           response.status === 413 ? [] : [`expected 413, got ${response.status}`],
         );
       }

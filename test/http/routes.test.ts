@@ -38,9 +38,20 @@ const samples: Record<string, [method: string, path: string][]> = {
     '/v1.0/users/$count',
     '/beta/USERS/%24COUNT',
   ].map((path) => ['GET', path]),
-  getGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345', '/v1.0/groups/$ref', `/v1.0/groups/${G}%2Fmembers%2F%24ref`, '/v1.0/groups/$count', '/beta/groups/$Count/'].map(
-    (path) => ['GET', path],
-  ),
+  getGroup: [
+    ...v(`groups/${G}`),
+    `/V1.0/GROUPS/${G}/`,
+    '/v1.0/groups/12345',
+    '/v1.0/groups/$ref',
+    `/v1.0/groups/${G}%2Fmembers%2F%24ref`,
+    '/v1.0/groups/$count',
+    '/beta/groups/$Count/',
+    '/v1.0/groups/delta()',
+    '/v1.0/groups/deltas',
+    '/v1.0/groups/microsoft.graph.delta',
+  ].map((path) => ['GET', path]),
+  // GET /groups/delta() and /groups/microsoft.graph.delta are getGroup's, answered as delta (functions/getGroupsDelta.ts).
+  getGroupsDelta: [...v('groups/delta'), '/BETA/GROUPS/DELTA/', '/v1.0/groups/delta%0A'].map((path) => ['GET', path]),
   // GET /users/$count and /groups/$count are getUser's and getGroup's (functions/listUsers.ts says why).
   listUsers: [...v('users'), '/V1.0/USERS', '/beta/users/'].map((path) => ['GET', path]),
   listGroups: [...v('groups'), '/v1.0/Groups', '/beta/groups/'].map((path) => ['GET', path]),
@@ -103,6 +114,12 @@ const samples: Record<string, [method: string, path: string][]> = {
     path,
   ]),
   myMemberActions: [...v('me/checkMemberGroups'), '/v1.0/me/getMemberGroups', '/beta/ME/checkMemberObjects', '/v1.0/me/getMemberObjects/'].map((path) => ['POST', path]),
+  updateUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/V1.0/USERS/adele%40contoso.com/', '/v1.0/users/$count'].map((path) => ['PATCH', path]),
+  updateGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345'].map((path) => ['PATCH', path]),
+  deleteUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', `/BETA/Users/${U}/`].map((path) => ['DELETE', path]),
+  deleteGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/$ref'].map((path) => ['DELETE', path]),
+  addOwner: [...v(`groups/${G}/owners/$ref`), `/V1.0/Groups/${G}/OWNERS/%24ref`, `/beta/groups/${G}/owners/$REF/`].map((path) => ['POST', path]),
+  removeOwner: [...v(`groups/${G}/owners/${U}/$ref`), `/V1.0/GROUPS/${G}/Owners/${U}/%24REF`, `/v1.0/groups/${G}/owners/not-a-guid/$ref/`].map((path) => ['DELETE', path]),
   getOpenApi: ['/openapi.json', '/OpenAPI.json', '/openapi.json/'].map((path) => ['GET', path]),
   getHealth: ['/health', '/HEALTH', '/health/'].map((path) => ['GET', path]),
   batch: [...v('$batch'), '/V1.0/$BATCH', '/beta/%24batch', '/v1.0/$batch/'].map((path) => ['POST', path]),
@@ -114,9 +131,12 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'PUT', path: `/v1.0/groups/${G}/members/$ref`, allow: ['POST'] },
   { method: 'GET', path: `/v1.0/groups/${G}/members/${U}/$ref`, allow: ['DELETE'] },
   { method: 'POST', path: `/beta/groups/${G}/members/${U}/$ref`, allow: ['DELETE'] },
-  { method: 'POST', path: `/v1.0/groups/${G}`, allow: ['GET'] },
-  { method: 'PATCH', path: `/v1.0/groups/${G}`, allow: ['GET'] },
-  { method: 'DELETE', path: `/v1.0/users/${U}`, allow: ['GET'] },
+  { method: 'POST', path: `/v1.0/groups/${G}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'PUT', path: `/v1.0/groups/${G}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'POST', path: `/v1.0/users/${U}`, allow: ['DELETE', 'GET', 'PATCH'] },
+  { method: 'PATCH', path: `/v1.0/groups/${G}/members`, allow: ['GET'] },
+  { method: 'GET', path: `/v1.0/groups/${G}/owners/$ref`, allow: ['POST'] },
+  { method: 'PATCH', path: '/v1.0/me', allow: ['GET'] },
   { method: 'PATCH', path: '/v1.0/users', allow: ['GET', 'POST'] },
   { method: 'HEAD', path: '/v1.0/me', allow: ['GET'] },
   { method: 'OPTIONS', path: '/health', allow: ['GET'] },
@@ -131,7 +151,8 @@ const unserved: { method: string; path: string; allow?: string[] }[] = [
   { method: 'GET', path: '/v2.0/groups' },
   { method: 'GET', path: '/v1.0/nothingHere' },
   { method: 'DELETE', path: '/v1.0/groups', allow: ['GET', 'POST'] },
-  { method: 'DELETE', path: `/v1.0/groups/${G}/owners/${U}/$ref` },
+  { method: 'GET', path: `/v1.0/groups/${G}/owners/${U}/$ref`, allow: ['DELETE'] },
+  { method: 'DELETE', path: `/v1.0/groups/${G}/memberOf/${U}/$ref` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/microsoft.graph.device` },
   { method: 'GET', path: `/v1.0/groups/${G}/members/$ref/extra` },
   { method: 'POST', path: `/v1.0/groups/${G}/members/$ref/extra` },
@@ -304,7 +325,7 @@ describe('through HTTP', () => {
     });
     // As in Azure: no POST route has that one segment, and GET /groups/{id} has the shape.
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
+    expect(response.headers.get('allow')).toBe('GET, PATCH, DELETE');
     expect(await service.storedEdges(group.id, user.id)).toEqual({ groupSide: false, memberSide: false });
     expect(await service.snapshotStore()).toEqual(before);
   });

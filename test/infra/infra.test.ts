@@ -395,13 +395,14 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
 
     const queried = queriedPaths();
     expect(queried.files).toEqual([
+      'src/changes/changeReads.ts',
       'src/membership/anchors.ts',
       'src/membership/membershipRepository.ts',
       'src/membership/pendingDeletions.ts',
       'src/membership/reconciler.ts',
       'src/tools/checkConsistency.ts',
     ]);
-    expect(queried.paths).toEqual(['/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?']);
+    expect(queried.paths).toEqual(['/atMs/?', '/farType/?', '/groupId/?', '/kind/?', '/objectId/?', '/pk/?', '/tenantId/?']);
     // The directory is read by id and partition key, except the listing queries of GET /users and
     // /groups, which build their WHERE clause from the columns listingIndexedPaths names.
     const directoryQueries = queriedPaths('src/directory');

@@ -101,6 +101,29 @@ describe('transitive reads over HTTP (SPEC 7)', () => {
     expect(idsOf(await service.request('GET', `/v1.0/groups/${bottom!.id}/transitiveMemberOf`))).toEqual([]);
   });
 
+  it('recomputes the closure when DELETE /groups/{id} removes a group in the middle of a chain', async () => {
+    const { groups, userId } = await chain(3);
+    const [top, middle, bottom] = groups as [string, string, string];
+    expect(await service.request('DELETE', `/v1.0/groups/${middle}`)).toMatchObject({ status: 204 });
+    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([bottom]);
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${top}/transitiveMembers`))).toEqual([]);
+    // Stored: the survivors' documents no longer name each other, the deleted group's are gone.
+    const closure = new GroupClosure((await getCosmosStore()).memberships);
+    expect((await closure.listAll(service.tenantId)).filter((document) => groups.includes(document.groupId) && document.ids.length > 0)).toEqual([]);
+  });
+
+  it('extends the closure when PATCH /groups/{id} binds a group with members@odata.bind', async () => {
+    const { groups, userId } = await chain(2);
+    const [parent, sibling] = await Promise.all([service.createGroup(), service.createGroup()]);
+    const bind = [`https://graph.microsoft.com/v1.0/groups/${groups[0]}`, `https://graph.microsoft.com/v1.0/directoryObjects/${sibling.id}`];
+    expect(await service.request('PATCH', `/v1.0/groups/${parent.id}`, { body: { 'members@odata.bind': bind } })).toMatchObject({ status: 204 });
+    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([parent.id, ...groups].sort());
+    expect((await service.request('POST', `/v1.0/users/${userId}/checkMemberGroups`, { body: { groupIds: [parent.id, sibling.id] } })).json.value).toEqual([parent.id]);
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${parent.id}/transitiveMembers`))).toEqual([sibling.id, ...groups, userId].sort());
+    const { memberships } = await getCosmosStore();
+    expect((await checkClosure(memberships, { tenantId: service.tenantId })).mismatches).toEqual([]);
+  });
+
   it('answers casts, $count and /$count with ConsistencyLevel, and refuses them without it', async () => {
     const { groups, userId } = await chain(3);
     const top = groups[0]!;

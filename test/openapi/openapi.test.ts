@@ -399,6 +399,7 @@ const scenarios: Record<string, () => Promise<Call>> = {
     return { path: '/v1.0/directoryObjects/getByIds', body: { ids: [user.id, group.id, randomUUID()], types: ['user', 'group'] } };
   },
   ListUsers: async () => ({ path: `/v1.0/users?$filter=${encodeURIComponent(`id eq '${(await service.createUser()).id}'`)}&$select=displayName` }),
+  GetGroupsDelta: async () => ({ path: `/v1.0/groups/delta?$filter=${encodeURIComponent(`id eq '${(await service.createGroup({ description: 'Tracked' })).id}'`)}` }),
   ListGroups: async () => ({ path: `/v1.0/groups?$filter=${encodeURIComponent(`startswith(displayName,'${(await service.createGroup()).id.slice(0, 4)}') or securityEnabled eq true`)}&$top=2` }),
   ListGroupMembers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members?$top=1` }),
   ListGroupMemberUsers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}/members/microsoft.graph.user` }),
@@ -421,6 +422,22 @@ const scenarios: Record<string, () => Promise<Call>> = {
   ListUserTransitiveMemberOf: async () => ({ path: `/v1.0/users/${(await groupWithMembers()).userId}/transitiveMemberOf` }),
   ListMyTransitiveMemberOf: async () => ({ path: '/v1.0/me/transitiveMemberOf', token: await asUser((await groupWithMembers()).userId) }),
   ...memberActionScenarios(),
+  UpdateUser: async () => ({ path: `/v1.0/users/${(await service.createUser()).id}`, body: { displayName: 'Renamed', jobTitle: 'Engineer' } }),
+  UpdateGroup: async () => {
+    const member = await service.createUser();
+    return { path: `/v1.0/groups/${(await service.createGroup()).id}`, body: { description: 'Changed', 'members@odata.bind': [odataId('users', member.id)] } };
+  },
+  DeleteUser: async () => ({ path: `/v1.0/users/${(await memberUser()).userId}` }),
+  DeleteGroup: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).id}` }),
+  CreateOwner: async () => {
+    const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
+    return { path: `/v1.0/groups/${group.id}/owners/$ref`, body: { '@odata.id': odataId('directoryObjects', user.id) } };
+  },
+  RemoveOwner: async () => {
+    const [first, second] = await Promise.all([service.createUser(), service.createUser()]);
+    const group = await service.createGroup({ 'owners@odata.bind': [odataId('users', first.id), odataId('users', second.id)] });
+    return { path: `/v1.0/groups/${group.id}/owners/${second.id}/$ref` };
+  },
   GetHealth: async () => ({ path: '/health', token: null }),
   Batch: async () => ({ path: '/v1.0/$batch', body: { requests: [{ id: '1', method: 'GET', url: `/groups/${(await service.createGroup()).id}` }] } }),
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
@@ -455,6 +472,8 @@ const bodyRefusals: Record<string, () => Promise<Refusal>> = {
   // The lists name no object: a $filter on a property they cannot filter is their refusal.
   ListUsers: async () => ({ call: { path: `/v1.0/users?$filter=${encodeURIComponent("jobTitle eq 'x'")}` }, statuses: [400] }),
   ListGroups: async () => ({ call: { path: `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'x' and")}` }, statuses: [400] }),
+  // Delta names no object either: an id filter with a non-GUID id is its refusal.
+  GetGroupsDelta: async () => ({ call: { path: `/v1.0/groups/delta?$filter=${encodeURIComponent("id eq 'x'")}` }, statuses: [400] }),
   // getByIds names no object in its path, and leaves unknown ids out: a non-GUID id is its refusal.
   GetDirectoryObjectsByIds: async () => ({ call: { path: '/v1.0/directoryObjects/getByIds', body: { ids: [randomUUID(), 'not-a-guid'] } }, statuses: [400] }),
   CreateUser: async () => {
@@ -490,7 +509,7 @@ async function refusalFor(documented: DocumentedOperation): Promise<Refusal> {
 
 /** The request with every `{id}` an object that does not exist, and /me with an app token. */
 function missingObjectCall(documented: DocumentedOperation): Call {
-  const body = documented.method === 'post' ? { id: randomUUID() } : undefined;
+  const body = documented.method === 'post' ? { id: randomUUID() } : documented.method === 'patch' ? { displayName: 'Absent' } : undefined;
   return { path: documented.path.replace(/\{\w+\}/g, () => randomUUID()), ...(body === undefined ? {} : { body }) };
 }
 

@@ -1,0 +1,97 @@
+import type { DirectoryObjectDocument } from '../directory/directoryObjects';
+import type { LifecycleStore } from '../directory/lifecycleStore';
+import { parseODataId, type ObjectReference } from '../graph/odataReference';
+import { graphErrors } from '../http/errors';
+import { checkMembershipRules } from './membershipRules';
+import { reserveNesting, type NestingReservation } from './nestingGuard';
+
+/** `members@odata.bind` and `owners@odata.bind` of a group PATCH, each resolved to its object. */
+export interface ResolvedBinds {
+  readonly members: readonly DirectoryObjectDocument[];
+  readonly owners: readonly DirectoryObjectDocument[];
+}
+
+/**
+ * Resolves and checks every link before anything is written (SPEC 6: all-or-nothing): each link
+ * parses (400), names an object of the tenant (404), an owner is a user (404, as POST /groups
+ * answers), no object is named twice and none is already a member (or owner) of the group
+ * (Graph's duplicate 400 for the property), and each member passes the membership rules against
+ * the group as it will be after the PATCH. The cycle check is the write's (writeBinds).
+ */
+export async function resolveBinds(store: LifecycleStore, group: DirectoryObjectDocument, memberLinks: readonly string[], ownerLinks: readonly string[], baseUrl: string): Promise<ResolvedBinds> {
+  const memberReferences = memberLinks.map((link) => parseODataId(link, baseUrl));
+  const ownerReferences = ownerLinks.map((link) => parseODataId(link, baseUrl));
+  assertDistinct(memberReferences, 'members');
+  assertDistinct(ownerReferences, 'owners');
+  const [members, owners] = await Promise.all([resolveAll(store, group.tenantId, memberReferences), resolveAll(store, group.tenantId, ownerReferences)]);
+  for (const owner of owners) {
+    if (owner.objectType !== 'user') throw graphErrors.resourceNotFound(owner.id);
+  }
+  for (const member of members) checkMembershipRules(group, member);
+  const [memberExists, ownerExists] = await Promise.all([
+    Promise.all(members.map((member) => store.edgeExists(group.tenantId, group.id, member.id, 'member'))),
+    Promise.all(owners.map((owner) => store.edgeExists(group.tenantId, group.id, owner.id, 'owner'))),
+  ]);
+  if (memberExists.includes(true)) throw graphErrors.referenceAlreadyExists('members');
+  if (ownerExists.includes(true)) throw graphErrors.referenceAlreadyExists('owners');
+  return { members, owners };
+}
+
+function assertDistinct(references: readonly ObjectReference[], property: 'members' | 'owners'): void {
+  if (new Set(references.map((reference) => reference.id)).size !== references.length) throw graphErrors.referenceAlreadyExists(property);
+}
+
+async function resolveAll(store: LifecycleStore, tenantId: string, references: readonly ObjectReference[]): Promise<DirectoryObjectDocument[]> {
+  return Promise.all(
+    references.map(async (reference) => {
+      const object = await store.readObject(tenantId, reference.id);
+      if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) throw graphErrors.resourceNotFound(reference.id);
+      return object;
+    }),
+  );
+}
+
+/**
+ * Writes the resolved binds: each member group is first reserved through the tenant's nesting
+ * guard (the cycle check, as an add does), then every edge is created. Returns a take-back that
+ * removes exactly the edges this call wrote, for when the rest of the PATCH fails. If any write
+ * fails, or finds its edge already there (an add raced this PATCH: Graph's duplicate 400), the
+ * edges written so far are taken back before the error is thrown: nothing is added.
+ */
+export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDocument, binds: ResolvedBinds): Promise<() => Promise<void>> {
+  const written: (() => Promise<unknown>)[] = [];
+  const takeBack = async () => {
+    for (const undo of written.reverse()) await undo().catch(() => undefined);
+  };
+  if (binds.members.length === 0 && binds.owners.length === 0) return takeBack;
+  const reservations: NestingReservation[] = [];
+  const nested = binds.members.filter((member) => member.objectType === 'group');
+  // The nested-group closure (closure.ts): a nesting too costly to propagate is a 400 before anything is written.
+  for (const member of nested) await store.memberships.closure.assertChangeWithinBounds(group.tenantId, group.id, member.id, 'add');
+  try {
+    for (const member of binds.members) {
+      if (member.objectType === 'group') reservations.push(await reserveNesting(store.memberships, group.tenantId, group.id, member.id));
+    }
+    for (const reservation of reservations) reservation.assertFresh();
+    for (const member of binds.members) {
+      const outcome = await store.memberships.createMembership(group, member);
+      if (!outcome.created) throw graphErrors.referenceAlreadyExists('members');
+      written.push(async () => {
+        await store.memberships.deleteMembership(group, member);
+        if (member.objectType === 'group') await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+      });
+    }
+    // Once both sides of every nesting are written (closure.ts rule 3), as an add does.
+    for (const member of nested) await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+    for (const owner of binds.owners) {
+      if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
+      written.push(() => store.deleteOwner(group.tenantId, group.id, owner.id));
+    }
+  } catch (error) {
+    await takeBack();
+    throw error;
+  } finally {
+    await Promise.all(reservations.map((reservation) => reservation.release()));
+  }
+  return takeBack;
+}
