@@ -128,7 +128,7 @@ describe('transitive reads over HTTP (SPEC 7)', () => {
     const { groups, userId } = await chain(3);
     const top = groups[0]!;
     expect((await service.request('GET', `/v1.0/groups/${top}/transitiveMembers/graph.user`)).json.value.map((entity: { id: string }) => entity.id)).toEqual([userId]);
-    expect(idsOf(await service.request('GET', `/v1.0/groups/${top}/transitiveMembers/microsoft.graph.group`))).toEqual([groups[1], groups[2]].sort());
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${top}/transitiveMembers/microsoft.graph.group`))).toEqual([groups[1]!, groups[2]!].sort());
     const counted = await service.request('GET', `/v1.0/groups/${top}/transitiveMembers?$count=true&$top=1`, eventual);
     expect([counted.json['@odata.count'], counted.json.value.length, typeof counted.json['@odata.nextLink']]).toEqual([3, 1, 'string']);
     const count = await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf/$count`, eventual);
@@ -195,7 +195,7 @@ describe('consistency checker (npm run check-consistency)', () => {
     const { groups, userId } = await chain(3);
     const { memberships } = await getCosmosStore();
     await new GroupClosure(memberships).overwrite(service.tenantId, groups[2]!, 'ancestors', [groups[0]!]);
-    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([groups[0], groups[2]].sort());
+    expect(idsOf(await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf`))).toEqual([groups[0]!, groups[2]!].sort());
     const found = await checkClosure(memberships, { tenantId: service.tenantId });
     expect(found.mismatches).toEqual([{ tenantId: service.tenantId, groupId: groups[2], side: 'ancestors', stored: 1, expected: 2 }]);
     expect((await checkClosure(memberships, { tenantId: service.tenantId, repair: true })).repaired).toBe(1);
