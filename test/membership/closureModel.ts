@@ -70,15 +70,45 @@ export async function createWorld(service: TestService, groupCount: number, user
 /** What happened to one operation, for the counts a run reports. */
 export type Outcome = 'added' | 'removed' | 'cycle' | 'refused' | 'retry';
 
+/** Edges as a map to copy, change and ask about cycles without touching the model. */
+function withChanges(model: EdgeModel, added: readonly Edge[], removed: readonly Edge[]): EdgeModel {
+  const copy = new EdgeModel(model.groups, model.users);
+  for (const [group, members] of model.members) copy.members.set(group, new Set(members));
+  for (const edge of added) copy.members.get(edge.groupId)!.add(edge.memberId);
+  for (const edge of removed) copy.members.get(edge.groupId)!.delete(edge.memberId);
+  return copy;
+}
+
+interface Edge {
+  readonly groupId: string;
+  readonly memberId: string;
+}
+
+/** Sends one operation until it has a definite answer (a 429 or 503 leaves the outcome unknown: the add may have been written). */
+async function settle(service: TestService, { groupId, memberId, remove }: Edge & { remove: boolean }): Promise<{ status: number; text: string; retried: number }> {
+  for (let retried = 0; ; retried += 1) {
+    const response = remove ? await service.request('DELETE', `/v1.0/groups/${groupId}/members/${memberId}/$ref`) : await service.addMember(groupId, memberId);
+    if (response.status !== 429 && response.status !== 503) return { status: response.status, text: response.text, retried };
+    if (retried >= 50) throw new Error(`${remove ? 'DELETE' : 'POST'} ${groupId} <- ${memberId}: still ${response.status} after 50 attempts`);
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+  }
+}
+
 /**
  * One round of `clients` concurrent operations on distinct edges: adds (users and groups) and
- * removals, each applied to the model only once the service answered it. The model predicts the
- * cycle refusals (the edges of a round are distinct, but two nestings of one round may close a
- * cycle together: then the service must refuse at least one, and the model takes what it answered).
+ * removals. Operations of one round race, so the service may serialize them in any order; the
+ * model cannot predict each answer from the state before the round (a removal of the same round
+ * may break the path an add would have closed a cycle with, or an add of the round may close one
+ * with another). Each answer is therefore checked against the bounds any order allows:
+ * - an accepted add must not close a cycle even with every removal of the round applied and no add;
+ * - an add refused as a cycle must close one with every accepted add of the round applied and no removal;
+ * and after the round the model (the accepted changes applied) must be acyclic, which no order
+ * of accepted adds could break unless the service let a cycle through. A 429 or 503 is retried
+ * until definite (an add that was written before a 503 answers the duplicate 400 on retry).
  */
 export async function runRound(service: TestService, model: EdgeModel, clients: number, removeShare = 0.3): Promise<Outcome[]> {
   const chosen = new Set<string>();
-  const operations: { groupId: string; memberId: string; remove: boolean }[] = [];
+  const operations: (Edge & { remove: boolean })[] = [];
   while (operations.length < clients) {
     const groupId = pick(model.groups);
     const existing = [...(model.members.get(groupId) ?? [])];
@@ -89,21 +119,45 @@ export async function runRound(service: TestService, model: EdgeModel, clients: 
     chosen.add(key);
     operations.push({ groupId, memberId, remove });
   }
-  return Promise.all(
-    operations.map(async ({ groupId, memberId, remove }): Promise<Outcome> => {
-      const predictedCycle = !remove && model.closesCycle(groupId, memberId);
-      const response = remove ? await service.request('DELETE', `/v1.0/groups/${groupId}/members/${memberId}/$ref`) : await service.addMember(groupId, memberId);
-      if (response.status === 204) {
-        if (predictedCycle) throw new Error(`a nesting that closes a cycle was accepted: ${groupId} <- ${memberId}`);
-        if (remove) model.members.get(groupId)!.delete(memberId);
-        else model.members.get(groupId)!.add(memberId);
-        return remove ? 'removed' : 'added';
-      }
-      if (response.status === 429 || response.status === 503) return 'retry';
-      if (response.status === 400 && !remove && /cycle|itself/.test(response.text)) return 'cycle';
-      throw new Error(`${remove ? 'DELETE' : 'POST'} ${groupId} <- ${memberId}: ${response.status} ${response.text}`);
-    }),
-  );
+  const answers = await Promise.all(operations.map((operation) => settle(service, operation)));
+  const outcomes: Outcome[] = [];
+  const added: Edge[] = [];
+  const removed: Edge[] = [];
+  const refusedCycles: Edge[] = [];
+  operations.forEach((operation, index) => {
+    const { status, text, retried } = answers[index]!;
+    const name = `${operation.remove ? 'DELETE' : 'POST'} ${operation.groupId} <- ${operation.memberId}`;
+    if (retried > 0) outcomes.push('retry');
+    if (status === 204) {
+      (operation.remove ? removed : added).push(operation);
+      outcomes.push(operation.remove ? 'removed' : 'added');
+    } else if (retried > 0 && !operation.remove && status === 400 && /already exist/.test(text)) {
+      added.push(operation);
+      outcomes.push('added');
+    } else if (retried > 0 && operation.remove && status === 404) {
+      removed.push(operation);
+      outcomes.push('removed');
+    } else if (status === 400 && !operation.remove && /cycle|itself/.test(text)) {
+      refusedCycles.push(operation);
+      outcomes.push('cycle');
+    } else {
+      throw new Error(`${name}: ${status} ${text}`);
+    }
+  });
+  const mostOpen = withChanges(model, [], removed);
+  for (const edge of added) {
+    if (model.members.has(edge.memberId) && mostOpen.closesCycle(edge.groupId, edge.memberId))
+      throw new Error(`a nesting that closes a cycle in any order of its round was accepted: ${edge.groupId} <- ${edge.memberId}`);
+  }
+  for (const edge of refusedCycles) {
+    const mostClosed = withChanges(model, added, []);
+    if (!mostClosed.closesCycle(edge.groupId, edge.memberId)) throw new Error(`a nesting refused as a cycle closes none in any order of its round: ${edge.groupId} <- ${edge.memberId}`);
+  }
+  for (const edge of added) model.members.get(edge.groupId)!.add(edge.memberId);
+  for (const edge of removed) model.members.get(edge.groupId)!.delete(edge.memberId);
+  const cyclic = model.groups.find((group) => model.below(group).has(group));
+  if (cyclic !== undefined) throw new Error(`the accepted changes of a round closed a cycle through ${cyclic}`);
+  return outcomes;
 }
 
 /** Differences between what the service answers and the model, over every object (empty: none). */
