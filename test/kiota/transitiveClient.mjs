@@ -9,7 +9,7 @@ import { createGraphServiceClient, GraphRequestAdapter } from '@microsoft/msgrap
 import '@microsoft/msgraph-sdk-users';
 import { Agent, fetch as undiciFetch } from 'undici';
 
-const input = JSON.parse(process.argv[2]);
+const input = /** @type {{ baseUrl: string; token: string; ca: string; userId: string; groupIds: string[] }} */ (JSON.parse(process.argv[2] ?? '{}'));
 const dispatcher = new Agent({ connect: { ca: input.ca } });
 const host = new URL(input.baseUrl).host;
 const tokens = { getAuthorizationToken: async () => input.token, getAllowedHostsValidator: () => new AllowedHostsValidator(new Set([host])) };
