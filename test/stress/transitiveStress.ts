@@ -27,6 +27,8 @@ export async function stressTransitive(): Promise<{ pass: boolean; line: string 
     const started = Date.now();
     for (let done = 0; done < operations; done += clients) {
       for (const outcome of await runRound(service, model, Math.min(clients, operations - done))) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      // Progress on stderr: on a loaded machine a run takes many minutes.
+      if (Math.floor((done + clients) / 500) > Math.floor(done / 500)) console.error(`${Math.min(done + clients, operations)} operations, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
     const seconds = (Date.now() - started) / 1000;
     const problems = await compareWithModel(service, model, 200);
