@@ -144,14 +144,20 @@ export async function runRound(service: TestService, model: EdgeModel, clients: 
       throw new Error(`${name}: ${status} ${text}`);
     }
   });
+  // What each operation of the round answered (and after how many 429/503), for a failure's message.
+  const roundLog = () =>
+    operations
+      .map((operation, index) => `${operation.remove ? '-' : '+'}${operation.groupId.slice(0, 8)}<-${operation.memberId.slice(0, 8)} ${answers[index]!.status}/${answers[index]!.retried}`)
+      .join(', ');
   const mostOpen = withChanges(model, [], removed);
   for (const edge of added) {
     if (model.members.has(edge.memberId) && mostOpen.closesCycle(edge.groupId, edge.memberId))
-      throw new Error(`a nesting that closes a cycle in any order of its round was accepted: ${edge.groupId} <- ${edge.memberId}`);
+      throw new Error(`a nesting that closes a cycle in any order of its round was accepted: ${edge.groupId} <- ${edge.memberId}; round: ${roundLog()}`);
   }
   for (const edge of refusedCycles) {
     const mostClosed = withChanges(model, added, []);
-    if (!mostClosed.closesCycle(edge.groupId, edge.memberId)) throw new Error(`a nesting refused as a cycle closes none in any order of its round: ${edge.groupId} <- ${edge.memberId}`);
+    if (!mostClosed.closesCycle(edge.groupId, edge.memberId))
+      throw new Error(`a nesting refused as a cycle closes none in any order of its round: ${edge.groupId} <- ${edge.memberId}; round: ${roundLog()}`);
   }
   for (const edge of added) model.members.get(edge.groupId)!.add(edge.memberId);
   for (const edge of removed) model.members.get(edge.groupId)!.delete(edge.memberId);
