@@ -81,8 +81,6 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
         if (member.objectType === 'group') await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
       });
     }
-    // Once both sides of every nesting are written (closure.ts rule 3), as an add does.
-    for (const member of nested) await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
     for (const owner of binds.owners) {
       if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
       written.push(() => store.deleteOwner(group.tenantId, group.id, owner.id));
@@ -92,6 +90,13 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
     throw error;
   } finally {
     await Promise.all(reservations.map((reservation) => reservation.release()));
+  }
+  try {
+    // Once both sides of every nesting are written (closure.ts rule 3), as an add does, after the guard's release.
+    for (const member of nested) await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+  } catch (error) {
+    await takeBack();
+    throw error;
   }
   return takeBack;
 }

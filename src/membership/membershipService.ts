@@ -117,11 +117,14 @@ async function addMembershipOnce(
     try {
       reservation.assertFresh();
       outcome = await memberships.createMembership(group, member, origin);
-      // Also on a duplicate or a replay: a retry completes a propagation an earlier attempt cut short.
-      await memberships.closure.afterNestingChanged(tenantId, group.id, member.id);
     } finally {
       await reservation.release();
     }
+    // After the release: the closure's upkeep needs no guard (closure.ts), and holding the guard's
+    // entry through it made concurrent checks count it longer and releases lose more races (an
+    // entry a lost release leaves behind is an edge to every check until it expires).
+    // Also on a duplicate or a replay: a retry completes a propagation an earlier attempt cut short.
+    await memberships.closure.afterNestingChanged(tenantId, group.id, member.id);
   } else {
     outcome = await memberships.createMembership(group, member, origin);
   }
