@@ -1,6 +1,6 @@
 import type { Container, SqlParameter, SqlQuerySpec } from '@azure/cosmos';
 import type { DirectoryQuery } from '../graph/directoryQuery';
-import type { FilterNode, FilterValue } from '../graph/filter';
+import { operandsOf, type FilterNode, type FilterValue } from '../graph/filter';
 import { GraphError, graphErrors } from '../http/errors';
 import { toStoreFault } from '../store/storeFaults';
 import type { DirectoryObjectDocument, ObjectType } from './directoryObjects';
@@ -115,11 +115,6 @@ function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
     case 'anyEq':
       return `ARRAY_CONTAINS(${columnOf(node.property).sql}, ${parameter(node.value.toLowerCase())})`;
   }
-}
-
-/** The operands of a chain of `kind`, left to right (so parameters keep the filter's order). */
-function operandsOf(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
-  return node.kind === kind ? [...operandsOf(node.left, kind), ...operandsOf(node.right, kind)] : [node];
 }
 
 function whereOf(tenantId: string, query: DirectoryQuery): { where: string; parameters: SqlParameter[]; partitionKey: string } {

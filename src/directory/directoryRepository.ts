@@ -28,9 +28,10 @@ export class ObjectChangedMeanwhile extends ConcurrentChange {}
 
 /**
  * Users and groups, keyed by tenant: every read is a point read. Reads answer from the store;
- * only an add may start from a remembered copy (`getObjectForAdd`), because an add's writes are
- * conditional on the object's anchors at that copy's version (src/membership/anchors.ts): a copy
- * made stale by a PATCH or DELETE on any instance fails the write, never attaches to old state.
+ * only callers that check a copy against the store in the same round may start from a
+ * remembered one (`getRemembered`): an add, whose writes are conditional on the object's anchors
+ * at that copy's version (src/membership/anchors.ts), and a relation page, which reads the
+ * tenant's pending deletions beside it.
  */
 export class DirectoryRepository {
   private readonly remembered = new PositiveCache<DirectoryObjectDocument>();
@@ -61,7 +62,7 @@ export class DirectoryRepository {
    * the store in the same round (an add's writes check its version against the anchors, and on a
    * mismatch read again (`forget`, then this); a relation page reads the pending deletions).
    */
-  async getObjectForAdd(tenantId: string, objectId: string): Promise<DirectoryObjectDocument | undefined> {
+  async getRemembered(tenantId: string, objectId: string): Promise<DirectoryObjectDocument | undefined> {
     return this.remembered.get(objectPartitionKey(tenantId, objectId)) ?? this.getObject(tenantId, objectId);
   }
 

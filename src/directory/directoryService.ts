@@ -18,7 +18,7 @@ import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, t
  * same round (an add's anchors; a relation page's pending deletions).
  */
 export async function getObjectOrNotFound(directory: DirectoryRepository, tenantId: string, reference: ObjectReference, source: 'fresh' | 'remembered' = 'fresh'): Promise<DirectoryObjectDocument> {
-  const object = source === 'remembered' ? await directory.getObjectForAdd(tenantId, reference.id) : await directory.getObject(tenantId, reference.id);
+  const object = source === 'remembered' ? await directory.getRemembered(tenantId, reference.id) : await directory.getObject(tenantId, reference.id);
   if (object === undefined || (reference.expectedType !== undefined && object.objectType !== reference.expectedType)) {
     throw graphErrors.resourceNotFound(reference.id);
   }

@@ -1,10 +1,8 @@
-import type { Container } from '@azure/cosmos';
-import { GraphError, graphErrors } from '../http/errors';
+import { graphErrors } from '../http/errors';
 import { ownerPartition } from '../membership/edges';
 import type { MembershipRepository } from '../membership/membershipRepository';
-import { getCosmosStore } from '../store/cosmosStore';
 import { getRepositories, type Repositories } from '../store/repositories';
-import { principalNamePartitionKey, type DirectoryObjectDocument, type PrincipalNameClaimDocument } from './directoryObjects';
+import { principalNamePartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import { ObjectChangedMeanwhile, type DirectoryRepository } from './directoryRepository';
 import { deleteStoredObject, removeEdgesOf, updateStoredObject } from './objectLifecycle';
 
@@ -23,10 +21,7 @@ export const deleteBudgetInMs = 20_000;
  * anchors, pending deletions, resumable cleanups); this class maps its outcomes to answers.
  */
 export class LifecycleStore {
-  constructor(
-    private readonly directoryContainer: Container,
-    private readonly repositories: Repositories,
-  ) {}
+  constructor(private readonly repositories: Repositories) {}
 
   get directory(): DirectoryRepository {
     return this.repositories.directory;
@@ -68,13 +63,7 @@ export class LifecycleStore {
     const newKey = principalNamePartitionKey(tenantId, newName);
     const nothing = async () => undefined;
     if (oldKey === newKey) return { releaseOld: nothing, takeBack: nothing };
-    const claim: PrincipalNameClaimDocument = { id: 'upn', pk: newKey, tenantId, objectId: userId };
-    try {
-      await this.directoryContainer.items.create(claim);
-    } catch (error) {
-      if (statusOf(error) === 409) throw new GraphError('Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
-      throw error;
-    }
+    await this.directory.claimPrincipalName(tenantId, userId, newName);
     return {
       releaseOld: () => this.directory.releasePrincipalName(tenantId, userId, oldName),
       takeBack: () => this.directory.releasePrincipalName(tenantId, userId, newName),
@@ -134,16 +123,12 @@ export class LifecycleStore {
 /** An object document as read back: with Cosmos DB's etag. */
 export type StoredObject = DirectoryObjectDocument & { readonly _etag?: string };
 
-function statusOf(error: unknown): unknown {
-  return (error as { code?: unknown }).code;
-}
-
 let lifecycleStore: Promise<LifecycleStore> | undefined;
 
 /** The process's one LifecycleStore, over the same containers and repositories as every route. */
 export function getLifecycleStore(): Promise<LifecycleStore> {
-  lifecycleStore ??= Promise.all([getCosmosStore(), getRepositories()]).then(
-    ([store, repositories]) => new LifecycleStore(store.directory, repositories),
+  lifecycleStore ??= getRepositories().then(
+    (repositories) => new LifecycleStore(repositories),
     (error: unknown) => {
       lifecycleStore = undefined;
       throw error;

@@ -22,6 +22,11 @@ export type FilterNode =
   | { readonly kind: 'anyEq'; readonly property: string; readonly value: string }
   | { readonly kind: 'and' | 'or'; readonly left: FilterNode; readonly right: FilterNode };
 
+/** The operands of a chain of one operator (`a or b or c`, parsed left-deep), left to right. */
+export function operandsOf(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
+  return node.kind === kind ? [...operandsOf(node.left, kind), ...operandsOf(node.right, kind)] : [node];
+}
+
 export interface FilterRules {
   /** The resource's name in messages: 'User', 'Group'. */
   readonly resource: string;

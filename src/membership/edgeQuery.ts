@@ -1,6 +1,6 @@
 import type { SqlParameter } from '@azure/cosmos';
 import type { ObjectType } from '../directory/directoryObjects';
-import type { FilterNode, FilterValue } from '../graph/filter';
+import { operandsOf, type FilterNode, type FilterValue } from '../graph/filter';
 import { GraphError } from '../http/errors';
 import { groupSidePartition, memberSidePartition, ownerPartition, type EdgeKind } from './edges';
 
@@ -93,10 +93,6 @@ function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
     case 'anyEq':
       return `ARRAY_CONTAINS(${farPathOf(node.property).sql}, ${parameter(groupTypeSpellings[node.value.toLowerCase()] ?? node.value)})`;
   }
-}
-
-function operandsOf(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
-  return node.kind === kind ? [...operandsOf(node.left, kind), ...operandsOf(node.right, kind)] : [node];
 }
 
 /**
