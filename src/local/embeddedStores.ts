@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { closeServer } from './closeServer';
+import { scopeQueriesToPartitions } from './partitionScopedQueries';
 
 export interface RunningStore {
   /** COSMOS_ENDPOINT for the embedded Cosmos DB; AzureWebJobsStorage for Azurite. */
@@ -12,12 +13,14 @@ export interface RunningStore {
 
 /**
  * The embedded Cosmos DB endpoint (@vercel/cosmosdb-server) over plain HTTP on loopback, so the
- * real @azure/cosmos client talks to it without any TLS exception. In memory only.
+ * real @azure/cosmos client talks to it without any TLS exception. In memory only. Its queries
+ * read only the partition they name, as Cosmos DB's do (see partitionScopedQueries.ts).
  */
 export async function startEmbeddedCosmos(port = 0): Promise<RunningStore> {
   // Loaded here, not at module scope: it is a dev dependency the deployed app never needs.
   const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => Server };
   const server = createHttpServer();
+  scopeQueriesToPartitions(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { CosmosClient } from '@azure/cosmos';
 import { httpFunctions } from '../../functions/catalog';
 import { startFunctionsHost } from '../../src/local/functionsHost';
+import { scopeQueriesToPartitions } from '../../src/local/partitionScopedQueries';
 
 let cosmosRequests = 0;
 
@@ -56,6 +57,7 @@ function meterStoreRequest(request: http.IncomingMessage): void {
 async function startCosmos(): Promise<string> {
   const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => http.Server };
   const server = createHttpServer();
+  scopeQueriesToPartitions(server);
   server.prependListener('request', meterStoreRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
