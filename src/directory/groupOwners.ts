@@ -33,11 +33,26 @@ export async function addOwner(store: LifecycleStore, caller: Caller, groupId: s
   if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
 }
 
-/** Removes an owner: 204; 404 when not an owner; 400 for the last owner. */
+/** Owner lists read again after a concurrent removal took the owner chosen to stay. */
+const maxOwnerRemovalRaces = 3;
+
+/**
+ * Removes an owner: 204; 404 when not an owner; 400 for the last owner. The check and the delete
+ * are one store transaction with another owner's edge (MembershipRepository.removeOwner), so two
+ * racing removals can never take a group's last two owners; the one that loses reads the owners
+ * again and answers what it finds.
+ */
 export async function removeOwner(store: LifecycleStore, caller: Caller, groupId: string, ownerId: string): Promise<void> {
   const group = await readGroupForOwnerChange(store, caller, groupId);
-  const owners = await store.ownerIds(caller.tenantId, group.id);
-  if (!owners.includes(ownerId)) throw graphErrors.resourceNotFound(ownerId);
-  if (owners.length === 1) throw graphErrors.lastOwner();
-  if (!(await store.deleteOwner(caller.tenantId, group.id, ownerId))) throw graphErrors.resourceNotFound(ownerId);
+  for (let attempt = 1; attempt <= maxOwnerRemovalRaces; attempt += 1) {
+    const owners = await store.ownerIds(caller.tenantId, group.id);
+    if (!owners.includes(ownerId)) throw graphErrors.resourceNotFound(ownerId);
+    const witnessId = owners.find((id) => id !== ownerId);
+    if (witnessId === undefined) throw graphErrors.lastOwner();
+    const outcome = await store.deleteOwner(caller.tenantId, group.id, ownerId, witnessId);
+    if (outcome === 'removed') return;
+    if (outcome === 'notOwner') throw graphErrors.resourceNotFound(ownerId);
+  }
+  // Owners changing under every attempt: the caller retries after a second.
+  throw graphErrors.throttled(1);
 }

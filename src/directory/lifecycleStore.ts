@@ -96,9 +96,9 @@ export class LifecycleStore {
     return this.memberships.createOwner(group, owner);
   }
 
-  /** Deletes an owner edge; false when there was none. */
-  deleteOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
-    return this.memberships.removeOwner(tenantId, groupId, ownerId);
+  /** Deletes an owner edge while the owner `witnessId` stays (MembershipRepository.removeOwner). */
+  deleteOwner(tenantId: string, groupId: string, ownerId: string, witnessId: string): Promise<'removed' | 'notOwner' | 'witnessGone'> {
+    return this.memberships.removeOwner(tenantId, groupId, ownerId, witnessId);
   }
 
   /** Whether `objectId` is a direct member (group side, the truth) or an owner, read from the store. */

@@ -77,7 +77,7 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
     }
     for (const owner of binds.owners) {
       if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
-      written.push(() => store.deleteOwner(group.tenantId, group.id, owner.id));
+      written.push(() => store.memberships.takeBackOwner(group.tenantId, group.id, owner.id));
     }
   } catch (error) {
     await takeBack();

@@ -399,8 +399,8 @@ export class MembershipRepository {
     }
   }
 
-  /** Removes an owner edge; false when there was none. */
-  async removeOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
+  /** Deletes an owner edge this request wrote itself (a bind taken back); false when it is not there. */
+  async takeBackOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
     try {
       await this.container.item(ownerId, ownerPartition(tenantId, groupId)).delete();
       return true;
@@ -408,6 +408,33 @@ export class MembershipRepository {
       if (statusOf(error) === 404) return false;
       throw error;
     }
+  }
+
+  /**
+   * Removes an owner edge while another owner, `witnessId`, is still there: one transactional
+   * batch [replace the witness's edge with itself if-match its etag, delete the owner's edge].
+   * Two removals racing to take a group's last two owners each rewrite the edge the other
+   * deletes, so they conflict and at most one commits (Cosmos DB runs a batch as one transaction
+   * with snapshot isolation in its partition, and a write-write conflict fails the later one:
+   * https://learn.microsoft.com/azure/cosmos-db/nosql/transactional-batch; the embedded endpoint
+   * runs batches one at a time and stops at the first failure). Reading the witness alone would
+   * not do: both batches could read the other's edge and both commit (write skew).
+   * `witnessGone` when the witness was removed or changed meanwhile: the caller reads again.
+   */
+  async removeOwner(tenantId: string, groupId: string, ownerId: string, witnessId: string): Promise<'removed' | 'notOwner' | 'witnessGone'> {
+    const partitionKey = ownerPartition(tenantId, groupId);
+    const { resource: witness } = await this.container.item(witnessId, partitionKey).read<EdgeDocument & { _etag?: string }>();
+    if (witness === undefined) return 'witnessGone';
+    const { _etag: etag, ...body } = witness;
+    const results = await runTransactionalBatch(this.container, partitionKey, [
+      { operationType: 'Replace', id: witnessId, partitionKey, resourceBody: body as unknown as JSONObject, ...(etag === undefined ? {} : { ifMatch: etag }) },
+      { operationType: 'Delete', id: ownerId, partitionKey },
+    ]);
+    const failure = failedOperation(results);
+    if (failure === undefined) return 'removed';
+    if (failure.index === 0 && (failure.statusCode === 404 || failure.statusCode === 412)) return 'witnessGone';
+    if (failure.index === 1 && failure.statusCode === 404) return 'notOwner';
+    throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
   }
 
   /** Replaces the far-object snapshot of one edge; false when the edge is not there. */

@@ -419,6 +419,21 @@ describe('owners: POST /groups/{id}/owners/$ref and DELETE /groups/{id}/owners/{
     expect((await removeOwner(group.id, next.id, ownerToken)).status).toBe(204);
   });
 
+  it('racing removals never take the last owner: of 2 owners removed at once one goes, the other is the 400; of 3, two go', async () => {
+    for (let round = 0; round < 8; round += 1) {
+      const group = await service.createGroup();
+      const owners = [await service.createUser(), await service.createUser(), ...(round % 2 === 1 ? [await service.createUser()] : [])];
+      for (const owner of owners) expect((await addOwner(group.id, { id: owner.id })).status).toBe(204);
+      const responses = await Promise.all(owners.map((owner) => removeOwner(group.id, owner.id)));
+      const statuses = responses.map((response) => response.status).sort();
+      expect({ round, statuses }).toEqual({ round, statuses: [...Array.from({ length: owners.length - 1 }, () => 204), 400] });
+      const refused = responses.find((response) => response.status === 400)!;
+      expect(refused.json?.error?.message).toBe('The group must have at least one owner, hence this owner cannot be removed.');
+      const kept = ids(await service.request('GET', `/v1.0/groups/${group.id}/owners`));
+      expect(kept).toEqual([owners[responses.indexOf(refused)]!.id]);
+    }
+  });
+
   it('a removed owner loses its right at once on this instance', async () => {
     const [group, first, second, member] = [await service.createGroup(), await service.createUser(), await service.createUser(), await service.createUser()];
     expect((await addOwner(group.id, { id: first.id })).status).toBe(204);
