@@ -19,12 +19,23 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
  * Results are unchanged (every query here also filters on `pk`, which the endpoint requires):
  * only the documents evaluated are. Each partition's documents are kept in the container's own
  * order, so continuation tokens mean what they meant.
+ *
+ * Query plan requests read no documents either. @azure/cosmos 4.x asks for a query's plan beside
+ * every query (queryIterator.js: `queryPlanPromise = this.fetchQueryPlan(...)`, header
+ * `x-ms-cosmos-is-query-plan-request`) and uses it only when the query answers that it needs one
+ * (`needsQueryPlan`), which the embedded endpoint never does. Cosmos DB's gateway derives a plan
+ * from the query text; the embedded endpoint ran it as a query over the whole container, which
+ * was most of the cost of every query there.
  */
 
-/** The partition key header of the request being served, carried across the handler's awaits. */
-const requestPartition = new AsyncLocalStorage<string>();
+/**
+ * What the request being served may read, carried across the handler's awaits: one partition
+ * (its key header, a JSON array) or, for a query plan, nothing.
+ */
+const requestScope = new AsyncLocalStorage<{ readonly partitionKeyHeader: string } | 'queryPlan'>();
 
 const partitionKeyHeader = 'x-ms-documentdb-partitionkey';
+const queryPlanHeader = 'x-ms-cosmos-is-query-plan-request';
 
 interface EmbeddedItems {
   _data: Map<string, unknown>;
@@ -68,10 +79,10 @@ function installPartitionIndex(): void {
     if (data !== undefined) partitionOf(this, data).delete(data._rid);
   };
   Items.prototype.query = function (this: EmbeddedItems, params: unknown, options: unknown) {
-    const header = requestPartition.getStore();
-    if (header === undefined || this._partitionKeyPath.length === 0) return query.call(this, params, options);
-    const [value] = JSON.parse(header) as unknown[];
-    const documents = this._byPartition?.get(JSON.stringify(value ?? null)) ?? new Map<string, unknown>();
+    const scope = requestScope.getStore();
+    if (scope === undefined || (scope !== 'queryPlan' && this._partitionKeyPath.length === 0)) return query.call(this, params, options);
+    const none = new Map<string, unknown>();
+    const documents = scope === 'queryPlan' ? none : (this._byPartition?.get(JSON.stringify((JSON.parse(scope.partitionKeyHeader) as unknown[])[0] ?? null)) ?? none);
     // `query` is synchronous and reads `this._data` once, so swapping it in is confined to this call.
     const all = this._data;
     this._data = documents;
@@ -84,21 +95,22 @@ function installPartitionIndex(): void {
 }
 
 /**
- * Re-registers the server's request listeners so each request runs with its partition key header
- * in scope. A header that is not a JSON array (never sent by the SDK) leaves the query unscoped.
+ * Re-registers the server's request listeners so each request runs with what it may read in
+ * scope. A partition key header that is not a JSON array (never sent by the SDK) leaves the
+ * query unscoped.
  */
 export function scopeQueriesToPartitions(server: Server): void {
   installPartitionIndex();
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const header = request.headers[partitionKeyHeader];
-    const scoped = typeof header === 'string' && isJsonArray(header) ? header : undefined;
     const serve = () => {
       for (const listener of listeners) listener(request, response);
     };
-    if (scoped === undefined) serve();
-    else requestPartition.run(scoped, serve);
+    const header = request.headers[partitionKeyHeader];
+    if (String(request.headers[queryPlanHeader]).toLowerCase() === 'true') requestScope.run('queryPlan', serve);
+    else if (typeof header === 'string' && isJsonArray(header)) requestScope.run({ partitionKeyHeader: header }, serve);
+    else serve();
   });
 }
 
