@@ -23,7 +23,8 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
  * Query plan requests read no documents either. @azure/cosmos 4.x asks for a query's plan beside
  * every query (queryIterator.js: `queryPlanPromise = this.fetchQueryPlan(...)`, header
  * `x-ms-cosmos-is-query-plan-request`) and uses it only when the query answers that it needs one
- * (`needsQueryPlan`), which the embedded endpoint never does. Cosmos DB's gateway derives a plan
+ * (`needsQueryPlan`; https://github.com/Azure/azure-sdk-for-js/issues/4978), which the embedded
+ * endpoint never does. Cosmos DB's gateway derives a plan
  * from the query text; the embedded endpoint ran it as a query over the whole container, which
  * was most of the cost of every query there.
  */

@@ -10,7 +10,8 @@
  * side is an "orphan". `--repair` runs the reconciler first (the timer's job, with its grace
  * period for member sides that an add in flight may still be backing, unless --grace-ms says
  * otherwise). It also looks for cycles of nested groups (group sides whose member is a group),
- * which the service must never let form (issue 8, item 4), and lists the groups of each.
+ * which the service must never let form (issue 8, item 4), and lists the groups of each, and for
+ * users and groups without their anchors (src/tools/anchorBackfill.ts), which `--repair` writes.
  * Prints the counts; exits 1 when inconsistent or cyclic, 2 when it could not run.
  */
 import type { Container } from '@azure/cosmos';
@@ -18,6 +19,7 @@ import type { ServiceSettings } from '../config/settings';
 import { groupSidePartition, memberSidePartition } from '../membership/edges';
 import { reconcileMemberships, type ReconcileReport } from '../membership/reconciler';
 import { createCosmosStore } from '../store/cosmosStore';
+import { findObjectsWithoutAnchors, writeMissingAnchors } from './anchorBackfill';
 
 /** One side of an edge, as the checker reports it. */
 export interface EdgeSide {
@@ -242,8 +244,19 @@ async function main(): Promise<number> {
     }
     console.log(`cycles of nested groups: ${report.cycles.length}`);
     for (const cycle of report.cycles.slice(0, listed)) console.log(`  tenant ${cycle.tenantId}: ${cycle.groupIds.join(' contains ')}`);
-    console.log(report.consistent ? 'consistency: PASS' : 'consistency: FAIL');
-    return report.consistent ? 0 : 1;
+    let anchors = await findObjectsWithoutAnchors(store.directory, store.memberships, options.tenantId);
+    if (options.repair && anchors.withoutAnchors.length > 0) {
+      const repair = await writeMissingAnchors(store.directory, store.memberships, anchors.withoutAnchors);
+      console.log(`repair: ${repair.written} anchors written, ${repair.takenBack} objects changed meanwhile (their anchors taken back)`);
+      anchors = await findObjectsWithoutAnchors(store.directory, store.memberships, options.tenantId);
+    }
+    console.log(`users and groups: ${anchors.objects}, without their anchors: ${anchors.withoutAnchors.length}`);
+    for (const object of anchors.withoutAnchors.slice(0, listed)) {
+      console.log(`  tenant ${object.tenantId} ${object.objectType} ${object.objectId} version ${object.version}: ${object.missing.map((anchor) => anchor.id).join(', ')}`);
+    }
+    const consistent = report.consistent && anchors.withoutAnchors.length === 0;
+    console.log(consistent ? 'consistency: PASS' : 'consistency: FAIL');
+    return consistent ? 0 : 1;
   } finally {
     store.client.dispose();
   }
