@@ -1,16 +1,16 @@
 import { operatorPlaceholders, publisherName } from './document';
 import { groupPickerOperationId } from './operations';
-import type { SwaggerDocument } from './swagger';
+import { operationsOfPath, type SwaggerDocument } from './swagger';
 
 /** connector/readme.md, in the sections of PowerPlatformConnectors' readme template; operations come from the document. */
 export function connectorReadme(document: SwaggerDocument, placeholders: { readonly clientId: string; readonly apiAppId: string; readonly redirectUri: string }): string {
   const { clientId, apiAppId, redirectUri } = placeholders;
   const picker = Object.values(document.paths)
-    .flatMap((item) => Object.values(item))
+    .flatMap((item) => operationsOfPath(item).map(([, operation]) => operation))
     .find((operation) => operation.operationId === groupPickerOperationId);
   const operations: string[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const [method, operation] of Object.entries(item)) {
+    for (const [method, operation] of operationsOfPath(item)) {
       const hidden = operation['x-ms-visibility'] === 'internal' ? ' Hidden in the designer.' : '';
       operations.push(`### ${operation.summary} (\`${operation.operationId}\`)\n\`${method.toUpperCase()} ${path}\`: ${operation.description}${hidden}\n`);
     }
