@@ -1,6 +1,7 @@
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 import { buildOpenApiDocument, publisherName } from './document';
 import { connectorReadme } from './readme';
+import { triggerResourcePolicy } from './trigger';
 
 /** Placeholders in apiProperties.json that readme.md tells how to fill. */
 export const connectorClientIdPlaceholder = '{connector-app-client-id}';
@@ -62,6 +63,8 @@ function apiProperties(): unknown {
       },
       iconBrandColor: '#0078d4',
       capabilities: [],
+      // The trigger's picker fills `resource` with a group ID; Graph's body wants groups/{id}/members (src/openapi/trigger.ts).
+      policyTemplateInstances: [triggerResourcePolicy()],
       publisher: publisherName,
       stackOwner: publisherName,
     },

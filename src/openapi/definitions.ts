@@ -6,6 +6,7 @@ import { updateGroupSchema, updateUserSchema } from '../directory/updateSchemas'
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
 import { subscriptionDefinitions } from '../subscriptions/subscriptionSchemas';
+import { triggerDefinitions } from './trigger';
 import type { SchemaObject, Visibility } from './swagger';
 
 /**
@@ -116,6 +117,7 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     BatchRequest: annotate(toSwaggerSchema(batchRequestSchema, 'input'), {}),
     BatchResponse: annotate(open(toSwaggerSchema(batchResponseSchema, 'output')), {}),
     ...subscriptionDefinitions((schema, direction) => (direction === 'input' ? toSwaggerSchema(schema, 'input') : open(toSwaggerSchema(schema, 'output'))), annotate),
+    ...triggerDefinitions(),
   };
 }
 

@@ -1,9 +1,9 @@
 import type { HttpFunctionDefinition } from '../../functions/httpFunction';
 import { buildDefinitions } from './definitions';
-import { groupPickerOperationId, type OperationMetadata } from './operations';
+import { groupPickerOperationId, triggerGroupPickerOperationId, type OperationMetadata } from './operations';
 import { errorResponses, sharedParameters, successResponse } from './parts';
 import { expandRoute } from './routes';
-import type { OperationObject, ParameterObject, Reference, SwaggerDocument } from './swagger';
+import { operationsOfPath, type OperationObject, type ParameterObject, type Reference, type SwaggerDocument } from './swagger';
 
 /** The host the committed connector names; whoever imports it puts their Function App's there. */
 export const placeholderHost = 'your-function-app.azurewebsites.net';
@@ -61,7 +61,11 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
         ...(casts.length > 0 ? [`Add ${casts.map((variant) => variant.path.slice(route.path.length)).join(' or ')} to the path to list only that type.`] : []),
         ...(counted ? ['Add /$count to the path (after a type, if any) for the number of matching objects alone, as text/plain; it needs ConsistencyLevel: eventual.'] : []),
       ];
-      (paths[operation.path] ??= {})[operation.method] = toOperation(operation, notes);
+      const item = (paths[operation.path] ??= {});
+      item[operation.method] = toOperation(operation, notes);
+      if (operation.trigger !== undefined) {
+        item['x-ms-notification-content'] = { description: operation.trigger.notificationDescription, schema: { $ref: `#/definitions/${operation.trigger.notification}` } };
+      }
     }
     for (const route of expanded) {
       if (!route.variant && !documented.some((operation) => operation.path === route.path)) {
@@ -70,7 +74,8 @@ export function buildOpenApiDocument(functions: readonly HttpFunctionDefinition[
     }
   }
   assertUniqueOperationIds(paths);
-  assertGroupPickerSource(paths);
+  assertGroupPickerSource(paths, groupPickerOperationId);
+  assertGroupPickerSource(paths, triggerGroupPickerOperationId);
   return {
     swagger: '2.0',
     info,
@@ -149,6 +154,7 @@ function toOperation(operation: OperationMetadata, notes: readonly string[]): Op
     ...(operation.anonymous === true ? { security: [] } : {}),
     ...(operation.visibility === undefined ? {} : { 'x-ms-visibility': operation.visibility }),
     ...(operation.paged === true ? { 'x-ms-pageable': { nextLinkName: '@odata.nextLink' } } : {}),
+    ...(operation.trigger === undefined ? {} : { 'x-ms-trigger': 'single' as const }),
   };
 }
 
@@ -164,18 +170,18 @@ const errorResponseName: Record<number, string> = {
 };
 
 /** The group pickers call this operation: it must exist, list groups, and not need a picked value itself. */
-function assertGroupPickerSource(paths: SwaggerDocument['paths']): void {
+function assertGroupPickerSource(paths: SwaggerDocument['paths'], operationId: string): void {
   const source = Object.entries(paths)
-    .flatMap(([path, item]) => Object.values(item).map((operation) => ({ path, operation })))
-    .find(({ operation }) => operation.operationId === groupPickerOperationId);
-  if (source === undefined) throw new Error(`The group picker's operation ${groupPickerOperationId} is not in the document.`);
-  if (/\{\w+\}/.test(source.path)) throw new Error(`The group picker's operation ${groupPickerOperationId} (${source.path}) takes a path parameter.`);
+    .flatMap(([path, item]) => operationsOfPath(item).map(([, operation]) => ({ path, operation })))
+    .find(({ operation }) => operation.operationId === operationId);
+  if (source === undefined) throw new Error(`The group picker's operation ${operationId} is not in the document.`);
+  if (/\{\w+\}/.test(source.path)) throw new Error(`The group picker's operation ${operationId} (${source.path}) takes a path parameter.`);
 }
 
 function assertUniqueOperationIds(paths: SwaggerDocument['paths']): void {
   const seen = new Set<string>();
   for (const item of Object.values(paths)) {
-    for (const operation of Object.values(item)) {
+    for (const [, operation] of operationsOfPath(item)) {
       if (seen.has(operation.operationId)) throw new Error(`operationId '${operation.operationId}' is used twice.`);
       seen.add(operation.operationId);
     }

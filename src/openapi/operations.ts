@@ -33,6 +33,11 @@ export interface OperationMetadata {
   readonly expandable?: boolean;
   /** No token needed (GET /health, GET /openapi.json). */
   readonly anonymous?: boolean;
+  /**
+   * A webhook trigger (x-ms-trigger): the body names the definition whose x-ms-notification-url
+   * property the platform fills, and `notification` the definition of what is POSTed to it.
+   */
+  readonly trigger?: { readonly notification: string; readonly notificationDescription: string };
 }
 
 /** Error statuses an operation documents (SPEC §2 and §4); each maps to a shared response. */
@@ -53,3 +58,8 @@ export const pageOf = (what: string) => ({ status: 200, description: `OK: a page
  * connection can always list, and the ones AddMyJoinedGroupMemberOf accepts.
  */
 export const groupPickerOperationId = 'ListMyJoinedGroups';
+/**
+ * The picker of the trigger's group: every group of the tenant, as creating a subscription needs
+ * Group.Read.All (or GroupMember.Read.All) anyway, which lists them all.
+ */
+export const triggerGroupPickerOperationId = 'ListGroups';

@@ -1,16 +1,16 @@
 import { operatorPlaceholders, publisherName } from './document';
 import { groupPickerOperationId } from './operations';
-import type { SwaggerDocument } from './swagger';
+import { operationsOfPath, type SwaggerDocument } from './swagger';
 
 /** connector/readme.md, in the sections of PowerPlatformConnectors' readme template; operations come from the document. */
 export function connectorReadme(document: SwaggerDocument, placeholders: { readonly clientId: string; readonly apiAppId: string; readonly redirectUri: string }): string {
   const { clientId, apiAppId, redirectUri } = placeholders;
   const picker = Object.values(document.paths)
-    .flatMap((item) => Object.values(item))
+    .flatMap((item) => operationsOfPath(item).map(([, operation]) => operation))
     .find((operation) => operation.operationId === groupPickerOperationId);
   const operations: string[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const [method, operation] of Object.entries(item)) {
+    for (const [method, operation] of operationsOfPath(item)) {
       const hidden = operation['x-ms-visibility'] === 'internal' ? ' Hidden in the designer.' : '';
       operations.push(`### ${operation.summary} (\`${operation.operationId}\`)\n\`${method.toUpperCase()} ${path}\`: ${operation.description}${hidden}\n`);
     }
@@ -87,7 +87,17 @@ Every *Group ID* field offers a picker filled by *${picker?.summary ?? groupPick
 the groups the signed-in user is a direct member of. A group you manage without being a member of it
 is not listed: type its object ID instead.
 
+## Trigger: When a group member is added or removed
+Pick the group (the list shows the tenant's first 100 groups; or type its ID) and an expiration
+(at most 29 days ahead, for example the expression \`addDays(utcNow(), 28)\`). Turning the flow on
+creates a Graph change-notification subscription with the platform's callback URL; turning it off
+deletes it. Each run gets Graph's notification: \`value\` holds the changes, and each change's
+\`resourceData.members@delta\` the members added, those removed carrying \`@removed\`.
+The picked group ID is completed to \`groups/{id}/members\` by the \`setproperty\` policy in
+\`apiProperties.json\`: import both files (\`paconn create\`), not the OpenAPI file alone.
+
 ## Known Issues and Limitations
+- The trigger is not renewed by the platform: turn the flow off and on again before its expiration.
 - Only the \`/v1.0\` paths are listed; \`/beta\` answers the same requests.
 - The seeds' forms without the trailing \`/$ref\` are accepted by the service but not listed as actions.
 - A reference body may carry other properties of the object (the seeds' examples do); they are

@@ -24,6 +24,12 @@ export interface SchemaObject {
   'x-nullable'?: boolean;
   'x-ms-summary'?: string;
   'x-ms-visibility'?: Visibility;
+  /** The value sent when the field is not shown (internal) or left empty. */
+  default?: unknown;
+  /** A webhook trigger's body property that the platform fills with its callback URL. */
+  'x-ms-notification-url'?: boolean;
+  /** A picker on a body property: the values come from another operation's answer. */
+  'x-ms-dynamic-values'?: DynamicValues;
 }
 
 /** Power Platform's x-ms-visibility: how prominently a connector shows a field or action. */
@@ -79,7 +85,27 @@ export interface OperationObject {
   security?: Record<string, string[]>[];
   'x-ms-visibility'?: Visibility;
   'x-ms-pageable'?: { nextLinkName: string };
+  /** A webhook trigger: the platform POSTs here to subscribe and DELETEs the 201's Location to unsubscribe. */
+  'x-ms-trigger'?: 'single' | 'batch';
+  'x-ms-trigger-hint'?: string;
 }
+
+/**
+ * What a webhook trigger's notifications carry, declared on the trigger's path item (not on the
+ * operation): where Power Platform's apiDefinition schema puts it, and where certified connectors
+ * do (microsoft/PowerPlatformConnectors, e.g. certified-connectors/Cognito Forms).
+ */
+export interface NotificationContent {
+  description: string;
+  schema: SchemaObject;
+}
+
+export type PathItem = Partial<Record<HttpVerb, OperationObject>> & { 'x-ms-notification-content'?: NotificationContent };
+
+const verbs: readonly string[] = ['get', 'post', 'patch', 'delete'] satisfies HttpVerb[];
+
+/** The operations of a path item in their order, without its extensions. */
+export const operationsOfPath = (item: PathItem): [HttpVerb, OperationObject][] => Object.entries(item).filter(([key]) => verbs.includes(key)) as [HttpVerb, OperationObject][];
 
 export type HttpVerb = 'get' | 'post' | 'patch' | 'delete';
 
@@ -91,7 +117,7 @@ export interface SwaggerDocument {
   schemes: string[];
   consumes: string[];
   produces: string[];
-  paths: Record<string, Partial<Record<HttpVerb, OperationObject>>>;
+  paths: Record<string, PathItem>;
   definitions: Record<string, SchemaObject>;
   parameters: Record<string, ParameterObject>;
   responses: Record<string, ResponseObject>;

@@ -6,6 +6,7 @@ import { parseBody } from '../graph/validation';
 import { guidPattern } from '../config/settings';
 import { createSubscriptionSchema as createSchema, updateSubscriptionSchema as updateSchema } from './subscriptionSchemas';
 import { checkNotificationUrl, postToChecked, UnsafeNotificationUrl, type CheckedUrl } from './notificationUrl';
+import { isPlatformCallbackUrl } from './platformCallback';
 import { subscriptionsPartition, ttlFor, type SubscriptionDocument, type SubscriptionStore } from './subscriptionStore';
 
 /**
@@ -58,6 +59,8 @@ function parseExpiration(value: string, nowMs: number): number {
  */
 export async function validateReceiver(property: 'notificationUrl' | 'lifecycleNotificationUrl', value: string): Promise<void> {
   const checked = await checkedReceiver(property, value);
+  // The platform's signed callback URL cannot echo the token; it is checked above and not called (platformCallback.ts).
+  if (isPlatformCallbackUrl(checked.url)) return;
   const token = `Validation: ${randomBytes(24).toString('base64url')}`;
   const target = new URL(checked.url);
   target.searchParams.set('validationToken', token);

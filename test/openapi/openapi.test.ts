@@ -430,7 +430,7 @@ const scenarios: Record<string, () => Promise<Call>> = {
   Batch: async () => ({ path: '/v1.0/$batch', body: { requests: [{ id: '1', method: 'GET', url: `/groups/${(await service.createGroup()).id}` }] } }),
   GetOpenApi: async () => ({ path: '/openapi.json', token: null }),
   // Change notifications (functions/subscriptions.ts), validated against a receiver on loopback.
-  CreateSubscription: async () => ({ path: '/v1.0/subscriptions', body: subscriptionBody() }),
+  OnGroupMemberAddedOrRemoved: async () => ({ path: '/v1.0/subscriptions', body: subscriptionBody() }),
   ListSubscriptions: async () => ({ path: '/v1.0/subscriptions' }),
   GetSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}` }),
   RenewSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}`, body: { expirationDateTime: new Date(Date.now() + 7_200_000).toISOString() } }),
@@ -467,7 +467,7 @@ const bodyRefusals: Record<string, () => Promise<Refusal>> = {
   ListUsers: async () => ({ call: { path: `/v1.0/users?$filter=${encodeURIComponent("jobTitle eq 'x'")}` }, statuses: [400] }),
   ListGroups: async () => ({ call: { path: `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'x' and")}` }, statuses: [400] }),
   // A subscription to a group that does not exist: 404, and no subscription.
-  CreateSubscription: async () => {
+  OnGroupMemberAddedOrRemoved: async () => {
     const before = (await service.request('GET', '/v1.0/subscriptions')).json.value as unknown[];
     return {
       call: { path: '/v1.0/subscriptions', body: subscriptionBody(`groups/${randomUUID()}/members`) },

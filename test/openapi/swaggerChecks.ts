@@ -1,4 +1,4 @@
-import type { OperationObject, ParameterObject, ResponseObject, SchemaObject, SwaggerDocument } from '../../src/openapi/swagger';
+import { operationsOfPath, type OperationObject, type ParameterObject, type ResponseObject, type SchemaObject, type SwaggerDocument } from '../../src/openapi/swagger';
 
 /** Power Platform's wording rules, as its connector certification checks them. */
 const minorWords = new Set(['a', 'an', 'and', 'as', 'at', 'by', 'for', 'from', 'in', 'of', 'on', 'or', 'the', 'to', 'with']);
@@ -22,7 +22,7 @@ export interface DocumentedOperation {
 }
 
 export function operationsOf(document: SwaggerDocument): DocumentedOperation[] {
-  return Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method, operation })));
+  return Object.entries(document.paths).flatMap(([path, item]) => operationsOfPath(item).map(([method, operation]) => ({ path, method, operation })));
 }
 
 /** After SwaggerParser.dereference, no $ref is left: these casts say so. */
