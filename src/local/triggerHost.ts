@@ -89,7 +89,7 @@ export async function startTriggerHost(options: TriggerHostOptions): Promise<Run
     void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
     return promise;
   };
-  let stopped = false;
+  const state = { stopped: false };
   const wakers = new Set<() => void>();
   /** A wait that close() cuts short. */
   const sleep = (ms: number) =>
@@ -153,7 +153,7 @@ export async function startTriggerHost(options: TriggerHostOptions): Promise<Run
   async function pollQueue(definition: QueueFunctionDefinition, queue: QueueClient, poison: QueueClient): Promise<void> {
     const running = new Set<Promise<void>>();
     let emptyPolls = 0;
-    while (!stopped) {
+    while (!state.stopped) {
       if (running.size > settings.newBatchThreshold) {
         await Promise.race(running);
         continue;
@@ -189,11 +189,11 @@ export async function startTriggerHost(options: TriggerHostOptions): Promise<Run
     let last: Date | undefined;
     loops.push(
       (async () => {
-        while (!stopped) {
+        while (!state.stopped) {
           const next = expression.next().toDate();
           const wait = next.getTime() - Date.now();
           if (wait > 0) await sleep(wait);
-          if (stopped) return;
+          if (state.stopped) return;
           const timer: Timer = {
             isPastDue: Date.now() - next.getTime() > 1000,
             schedule: { adjustForDST: false },
@@ -212,9 +212,9 @@ export async function startTriggerHost(options: TriggerHostOptions): Promise<Run
   return {
     description,
     close: async () => {
-      stopped = true;
-      for (const wake of [...wakers]) wake();
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      state.stopped = true;
+      for (const wake of Array.from(wakers)) wake();
+      while (inFlight.size > 0) await Promise.allSettled(inFlight);
       // The loops end once their current poll returns.
       await Promise.allSettled(loops);
     },
