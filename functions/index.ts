@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { httpFunctions } from './catalog';
 import { warmUpOnStart } from './appStart';
-import { reconcileMembershipsTimer } from './reconcileMemberships';
+import { queueFunctions, timerFunctions } from './triggers';
 
 // The entry point the Functions host loads (package.json "main"): it only registers.
 // HTTP streams (@azure/functions >= 4.3, host >= 4.28): the host forwards each request to the
@@ -17,8 +17,10 @@ for (const { name, ...options } of httpFunctions) {
   app.http(name, { ...options, methods: [...options.methods] });
 }
 
-const { name: timerName, ...timerOptions } = reconcileMembershipsTimer;
-app.timer(timerName, timerOptions);
+// The reconciler and the notification outbox's sweep (timers), notification delivery (queue):
+// functions/triggers.ts, which the local host runs too (src/local/triggerHost.ts).
+for (const { name, ...options } of timerFunctions) app.timer(name, options);
+for (const { name, ...options } of queueFunctions) app.storageQueue(name, options);
 
 // The first request's one-time work (keys, Cosmos client, schemas), done before the host sends
 // any: the Node.js worker runs appStart hooks inside startApp, awaiting each, before it answers

@@ -17,12 +17,15 @@ param applicationInsightsName string
 param cosmosAccountName string
 
 // What the Functions host needs on its AzureWebJobsStorage account when it connects with an
-// identity and runs only HTTP and timer triggers:
+// identity and runs HTTP, timer and queue triggers:
 // - Blob Data Owner: host keys, the timer's singleton locks and schedule status, and reading the
 //   Flex deployment package (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity);
 // - Table Data Contributor: the host's diagnostic-events table, which it creates and writes and
-//   otherwise logs a 403 every few minutes (Azure/azure-functions-host#10995, #10996).
-// No queue role: queues serve blob/queue triggers and Durable Functions, none of which the app has.
+//   otherwise logs a 403 every few minutes (Azure/azure-functions-host#10995, #10996);
+// - Queue Data Contributor: the notification queue (storage.bicep): the app sends to it (the
+//   outbox, and each retry), the queue trigger reads and deletes, and the host moves a failing
+//   message to its -poison queue, which it creates
+//   (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#identity-based-connections).
 var storageRoles = [
   {
     roleName: 'Storage Blob Data Owner'
@@ -31,6 +34,10 @@ var storageRoles = [
   {
     roleName: 'Storage Table Data Contributor'
     roleDefinitionId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  }
+  {
+    roleName: 'Storage Queue Data Contributor'
+    roleDefinitionId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   }
 ]
 

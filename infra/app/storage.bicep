@@ -1,5 +1,5 @@
-// The Functions host's storage account (AzureWebJobsStorage) and the blob container that the
-// Flex Consumption plan deploys the app package from.
+// The Functions host's storage account (AzureWebJobsStorage), the blob container that the
+// Flex Consumption plan deploys the app package from, and the change-notification queues.
 //
 // Shared keys are disabled: every client (the host, the Flex deployment, azd) authenticates with
 // Entra ID, so there is no account key to leak or rotate. This is why the app settings use the
@@ -48,6 +48,24 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: {
     publicAccess: 'None'
   }
+}
+
+// The change-notification queue (src/subscriptions/notificationQueue.ts) and the queue the
+// Functions host moves a message to after maxDequeueCount failures (host.json). The app also
+// creates them if missing; declared here so that a deployment shows them.
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-06-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource notificationQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-06-01' = {
+  parent: queueService
+  name: 'graph-notifications'
+}
+
+resource notificationPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-06-01' = {
+  parent: queueService
+  name: 'graph-notifications-poison'
 }
 
 output name string = storage.name

@@ -75,5 +75,19 @@ export function changeRecordOf(change: ChangeDraft, partitionKey: string): Chang
 export async function runLoggedBatch(container: Container, partitionKey: string, operations: readonly OperationInput[], change: ChangeDraft): Promise<OperationResponse[]> {
   const record = changeRecordOf(change, partitionKey);
   const results = await runTransactionalBatch(container, partitionKey, [...operations, { operationType: 'Create', resourceBody: record as unknown as JSONObject }]);
+  for (const listener of committedListeners) listener(change.tenantId);
   return results.slice(0, operations.length);
+}
+
+const committedListeners = new Set<(tenantId: string) => void>();
+
+/**
+ * Calls `listener` with the tenant after each change record committed in this process: the
+ * notification outbox's fast path (src/subscriptions/outbox.ts). Only a hint: the log stays the
+ * source of truth, and the outbox's timer sweep finds whatever a hint missed (another instance's
+ * commit, a process that stopped before dispatching). Listeners must not throw or block.
+ */
+export function onChangeCommitted(listener: (tenantId: string) => void): () => void {
+  committedListeners.add(listener);
+  return () => committedListeners.delete(listener);
 }

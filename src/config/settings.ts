@@ -18,9 +18,22 @@ export const appSettingNames = [
  * template must set): SERVICE_BASE_URLS for custom domains, WEBSITE_HOSTNAME (set by App Service
  * itself: https://learn.microsoft.com/azure/app-service/reference-app-settings#app-environment),
  * PORT for the local host, FUNCTIONS_LOCAL_HOST which only the local host sets (never Bicep:
- * plain-http notification URLs to loopback, src/subscriptions/notificationUrl.ts).
+ * plain-http notification URLs to loopback, src/subscriptions/notificationUrl.ts), and the
+ * notification delivery's tuning, whose defaults are Graph's.
  */
-export const optionalAppSettingNames = ['SERVICE_BASE_URLS', 'WEBSITE_HOSTNAME', 'PORT', 'FUNCTIONS_LOCAL_HOST'] as const;
+export const optionalAppSettingNames = [
+  'SERVICE_BASE_URLS',
+  'WEBSITE_HOSTNAME',
+  'PORT',
+  'FUNCTIONS_LOCAL_HOST',
+  // Change-notification delivery (src/subscriptions/delivery.ts): the receiver's time to answer
+  // (3000 ms), the first retry's delay (30000 ms, doubling), the retry budget (4 hours); tests set them small.
+  'NOTIFICATION_TIMEOUT_MS',
+  'NOTIFICATION_RETRY_BASE_MS',
+  'NOTIFICATION_RETRY_BUDGET_MS',
+  // The queue service URI for the identity-based AzureWebJobsStorage (else https://{__accountName}.queue.core.windows.net).
+  'AzureWebJobsStorage__queueServiceUri',
+] as const;
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -11,6 +11,9 @@ import { demoIds, seedDemoDirectory } from './demoData';
 import { DevIssuer } from './devIssuer';
 import { startAzurite, startEmbeddedCosmos, type RunningStore } from './embeddedStores';
 import { startFunctionsHost } from './functionsHost';
+import { startTriggerHost } from './triggerHost';
+import { queueFunctions, timerFunctions } from '../../functions/triggers';
+import { outboxIdle } from '../subscriptions/outbox';
 import { localHostSetting } from '../subscriptions/notificationUrl';
 import { devAudience, readDevIssuerState, writeDevIssuerState } from './localSettings';
 
@@ -109,11 +112,20 @@ async function main(): Promise<void> {
     logHandler: process.env.LOG_REQUESTS === '0' ? () => undefined : (level, ...args) => console.log(`[${level}]`, ...args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg)))),
   });
   stopping.push(() => host.close());
+  // The timer and queue functions, as functions/index.ts registers them (app.timer, app.storageQueue),
+  // polling Azurite's queue as the Functions host polls Storage (host.json extensions.queues).
+  const log =
+    process.env.LOG_REQUESTS === '0' ? () => undefined : (level: string, ...args: unknown[]) => console.log(`[${level}]`, ...args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))));
+  const triggers = await startTriggerHost({ timers: timerFunctions, queues: queueFunctions, logHandler: (level, ...args) => level !== 'debug' && level !== 'trace' && log(level, ...args) });
+  stopping.push(async () => {
+    await triggers.close();
+    await outboxIdle();
+  });
 
   console.log(`Graph membership service listening on ${host.baseUrl} (${httpFunctions.length} functions, ready in ${Math.round(performance.now() - startedAt)} ms)`);
   for (const line of lines) console.log(line);
   console.log('Functions:');
-  const rows = httpFunctions.map((definition) => [definition.methods.join(','), definition.name, `/${readableRoute(definition.route)}`] as const);
+  const rows = [...httpFunctions.map((definition) => [definition.methods.join(','), definition.name, `/${readableRoute(definition.route)}`] as const), ...triggers.description];
   const [methodsWidth, nameWidth] = [Math.max(...rows.map(([methods]) => methods.length)), Math.max(...rows.map(([, name]) => name.length))];
   for (const [methods, name, route] of rows) console.log(`  ${methods.padEnd(methodsWidth)}  ${name.padEnd(nameWidth)}  ${route}`);
   if (devTenantId !== undefined) {

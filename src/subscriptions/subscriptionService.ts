@@ -147,6 +147,8 @@ export class SubscriptionService {
       lifecycleNotificationUrl,
       expirationDateTime: new Date(expiresAtMs).toISOString(),
       expiresAtMs,
+      // Taken after the handshake, just before the write: the outbox sends the changes recorded from then on.
+      createdAtMs: Date.now(),
       ttl: ttlFor(expiresAtMs, nowMs),
     };
     await this.store.create(document);

@@ -25,6 +25,8 @@ export interface SubscriptionDocument {
   readonly lifecycleNotificationUrl: string | null;
   readonly expirationDateTime: string;
   readonly expiresAtMs: number;
+  /** When it was stored (service clock): it is notified of the changes recorded from then on (src/subscriptions/outbox.ts). */
+  readonly createdAtMs?: number;
   readonly ttl: number;
 }
 
@@ -37,6 +39,8 @@ export interface OutboxProgressDocument {
   readonly watermarkMs: number;
   /** Change ids dispatched within the lag window before the watermark: read again, never sent again. */
   readonly recent: readonly { readonly changeId: string; readonly atMs: number }[];
+  /** The subscriptions the last dispatch sent to: one not listed is new, and gets every change since its creation. */
+  readonly subscriptionIds: readonly string[];
   readonly _etag?: string;
 }
 

@@ -20,6 +20,12 @@ export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   /** What to answer notifications with (the validation request follows `mode`). */
   notificationStatus = 202;
+  /** Answers for the next notifications, in order, before notificationStatus applies; 'stall' never answers. */
+  readonly answers: (number | 'stall')[] = [];
+  /** Notifications left unanswered ('stall'). */
+  stalled = 0;
+  /** Stalled notifications whose sender gave up (closed the connection). */
+  abandoned = 0;
   private server!: http.Server;
   private waiters: (() => void)[] = [];
 
@@ -43,7 +49,11 @@ export class Receiver {
           else response.writeHead(200, { 'Content-Type': 'text/plain' }).end(token);
           return;
         }
-        response.writeHead(receiver.notificationStatus).end();
+        const answer = receiver.answers.shift() ?? receiver.notificationStatus;
+        if (answer === 'stall') {
+          receiver.stalled += 1;
+          response.once('close', () => (receiver.abandoned += 1));
+        } else response.writeHead(answer).end();
       });
     });
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', () => resolve()));

@@ -274,9 +274,10 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     }));
     const toIdentity = { toIdentity: true, principalType: "'ServicePrincipal'" };
     expect(granted).toEqual([
-      // Storage Blob Data Owner, Storage Table Data Contributor (rbac.bicep says why these two)
+      // Storage Blob Data Owner, Storage Table Data Contributor, Storage Queue Data Contributor (rbac.bicep says why these)
       { scope: 'storage account', role: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', ...toIdentity },
       { scope: 'storage account', role: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', ...toIdentity },
+      { scope: 'storage account', role: '974c5e8b-45b9-4653-ba55-5f855dd0fb88', ...toIdentity },
       // Monitoring Metrics Publisher: Entra ID-authenticated telemetry
       { scope: 'Application Insights', role: '3913510d-42f4-4e42-8a64-420c390055eb', ...toIdentity },
     ]);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { httpFunctions } from '../../functions/catalog';
-import { reconcileMembershipsTimer } from '../../functions/reconcileMemberships';
+import { queueFunctions, timerFunctions } from '../../functions/triggers';
 import { buildDeployPackage, bundleFile, devOnlyPackages, lockfileKey, workerProvided, type DeployPackage } from '../../scripts/packageDeploy';
 import { TestService } from '../support/testService';
 import type { WorkerReport } from './functionsWorker';
@@ -90,18 +90,26 @@ describe('the deployable package (npm run package)', () => {
     expect(deployPackage.totalBytes).toBeLessThan(8 * 2 ** 20);
   });
 
-  it('registers, through the @azure/functions inside the bundle, every function of functions/catalog.ts and the timer', () => {
+  it('registers, through the @azure/functions inside the bundle, every function of functions/catalog.ts, the timers and the queue trigger', () => {
     const installed = JSON.parse(readFileSync(path.join(root, 'node_modules/@azure/functions/package.json'), 'utf8')) as { version: string };
     expect(report.programmingModel).toEqual({ name: '@azure/functions', version: installed.version });
     const names = report.functions.map((entry) => entry.name);
-    expect([...names].sort()).toEqual([...httpFunctions.map((definition) => definition.name), reconcileMembershipsTimer.name].sort());
+    expect([...names].sort()).toEqual(
+      [...httpFunctions.map((definition) => definition.name), ...timerFunctions.map((definition) => definition.name), ...queueFunctions.map((definition) => definition.name)].sort(),
+    );
     for (const definition of httpFunctions) {
       const bindings = Object.values(report.functions.find((entry) => entry.name === definition.name)!.bindings);
       expect(bindings.find((binding) => binding.type === 'httpTrigger')).toMatchObject({ route: definition.route, methods: [...definition.methods], authLevel: 'anonymous' });
       expect(bindings.find((binding) => binding.direction === 'out')).toMatchObject({ type: 'http' });
     }
-    const timer = Object.values(report.functions.find((entry) => entry.name === reconcileMembershipsTimer.name)!.bindings);
-    expect(timer.find((binding) => binding.type === 'timerTrigger')).toMatchObject({ schedule: reconcileMembershipsTimer.schedule });
+    for (const definition of timerFunctions) {
+      const timer = Object.values(report.functions.find((entry) => entry.name === definition.name)!.bindings);
+      expect(timer.find((binding) => binding.type === 'timerTrigger')).toMatchObject({ schedule: definition.schedule });
+    }
+    for (const definition of queueFunctions) {
+      const queue = Object.values(report.functions.find((entry) => entry.name === definition.name)!.bindings);
+      expect(queue.find((binding) => binding.type === 'queueTrigger')).toMatchObject({ queueName: definition.queueName, connection: 'AzureWebJobsStorage' });
+    }
   });
 
   it("does the first request's one-time work at start-up (appStart): the first authenticated request downloads no keys", async () => {

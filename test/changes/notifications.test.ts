@@ -1,0 +1,218 @@
+/**
+ * Issue 12, items 3 and 4: change notifications delivered through a real Azurite queue by the
+ * queue-triggered function, which the local host runs (src/local/triggerHost.ts) with the outbox's
+ * timer, both as functions/triggers.ts defines them; changes made through real HTTP, receivers on
+ * loopback.
+ */
+import { getCosmosStore } from '../../src/store/cosmosStore';
+import { listChangesSince } from '../../src/changes/changeReads';
+import { startTriggerHost, type RunningTriggerHost } from '../../src/local/triggerHost';
+import { outboxIdle } from '../../src/subscriptions/outbox';
+import { queueFunctions, timerFunctions } from '../../functions/triggers';
+import { TestService } from '../support/testService';
+import { Receiver } from './receiver';
+
+let service: TestService;
+let triggers: RunningTriggerHost;
+const receivers: Receiver[] = [];
+const subscriptions: string[] = [];
+/** Per change id, every time a receiver got it: duplicates and commit-to-receipt latency, reported at the end. */
+const receipts = new Map<string, number[]>();
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  // Retries after 1 s (the queue's visibility delay is in whole seconds), not Graph's 30 s.
+  process.env.NOTIFICATION_RETRY_BASE_MS = '100';
+  process.env.NOTIFICATION_TIMEOUT_MS = '3000';
+  service = await TestService.start();
+  triggers = await startTriggerHost({
+    timers: timerFunctions.filter((definition) => definition.name === 'dispatchNotifications'),
+    queues: queueFunctions,
+    // Poll often and sweep every second: the tests wait for deliveries, not for the host's idle back-off.
+    queueSettings: { maxPollingIntervalMs: 100, visibilityTimeoutMs: 0 },
+    schedules: { dispatchNotifications: '* * * * * *' },
+  });
+});
+afterEach(async () => {
+  for (const id of subscriptions.splice(0)) await service.request('DELETE', `/v1.0/subscriptions/${id}`);
+  for (const receiver of receivers.splice(0)) await receiver.close();
+  process.env.NOTIFICATION_RETRY_BUDGET_MS = savedEnv.NOTIFICATION_RETRY_BUDGET_MS ?? '';
+  process.env.NOTIFICATION_TIMEOUT_MS = '3000';
+  service.proxy.rule = () => undefined;
+});
+afterAll(async () => {
+  await triggers.close();
+  await outboxIdle();
+  await service.stop();
+  const latencies = [...receipts.values()].map((times) => times[0]!).sort((a, b) => a - b);
+  const duplicates = [...receipts.values()].reduce((sum, times) => sum + times.length - 1, 0);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  process.stdout.write(`notifications: ${latencies.length} changes received; commit-to-receipt p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; ${duplicates} duplicate deliveries\n`);
+  process.env = savedEnv;
+});
+
+const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+
+async function startReceiver(): Promise<Receiver> {
+  const started = await Receiver.start();
+  receivers.push(started);
+  return started;
+}
+
+async function subscribe(body: Record<string, unknown>, token?: string): Promise<string> {
+  const response = await service.request('POST', '/v1.0/subscriptions', {
+    body: { changeType: 'updated,deleted', expirationDateTime: inMinutes(60), ...body },
+    ...(token === undefined ? {} : { token }),
+  });
+  expect(response.status).toBe(201);
+  subscriptions.push(response.json.id);
+  return response.json.id;
+}
+
+/** The change log's records of a group, by the store (what the notifications must carry). */
+async function changesOf(groupId: string, tenantId = service.tenantId) {
+  const records = await listChangesSince((await getCosmosStore()).memberships, 0, { tenantId, groupIds: [groupId] });
+  return records.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** Records each notification item's receipt against its change's commit time. */
+async function recordReceipts(target: Receiver, tenantId = service.tenantId): Promise<void> {
+  const committed = new Map((await listChangesSince((await getCosmosStore()).memberships, 0, { tenantId })).map((record) => [record.changeId, record.atMs]));
+  for (const request of target.requests.filter((entry) => entry.query.get('validationToken') === null)) {
+    for (const item of (JSON.parse(request.body) as { value: { id: string }[] }).value) {
+      const atMs = committed.get(item.id);
+      if (atMs !== undefined) receipts.set(item.id, [...(receipts.get(item.id) ?? []), request.atMs - atMs]);
+    }
+  }
+}
+
+describe('change notifications through the queue', () => {
+  it('delivers an add and a removal in Graph’s shape, with clientState and the change ids of the log', async () => {
+    const target = await startReceiver();
+    const group = await service.createGroup();
+    const user = await service.createUser();
+    const subscriptionId = await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: target.url(), clientState: 'my-secret' });
+
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    expect((await service.request('DELETE', `/v1.0/groups/${group.id}/members/${user.id}/$ref`)).status).toBe(204);
+    await target.until(() => new Set(target.notifications().map((item) => item.id)).size >= 2);
+
+    const [added, removed] = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded' || record.changeType === 'memberRemoved');
+    const expiry = (await service.request('GET', `/v1.0/subscriptions/${subscriptionId}`)).json.expirationDateTime;
+    const common = { subscriptionId, subscriptionExpirationDateTime: expiry, changeType: 'updated', resource: `Groups/${group.id}`, clientState: 'my-secret', tenantId: service.tenantId };
+    const resourceData = { '@odata.type': '#Microsoft.Graph.Group', '@odata.id': `Groups/${group.id}`, id: group.id, organizationId: service.tenantId };
+    const byId = new Map(target.notifications().map((item) => [item.id, item]));
+    expect(byId.get(added!.changeId)).toEqual({ id: added!.changeId, ...common, resourceData: { ...resourceData, 'members@delta': [{ id: user.id }] } });
+    expect(byId.get(removed!.changeId)).toEqual({ id: removed!.changeId, ...common, resourceData: { ...resourceData, 'members@delta': [{ id: user.id, '@removed': 'deleted' }] } });
+    expect(new Set(byId.keys())).toEqual(new Set([added!.changeId, removed!.changeId]));
+    const posts = target.requests.filter((request) => request.query.get('validationToken') === null);
+    expect(posts.every((request) => request.path === '/notify' && request.contentType.startsWith('application/json'))).toBe(true);
+    await recordReceipts(target);
+  });
+
+  it('notifies every change of a burst of adds to a whole-tenant subscription, each id at least once', async () => {
+    const target = await startReceiver();
+    await subscribe({ resource: 'groups', changeType: 'updated', notificationUrl: target.url() });
+    const group = await service.createGroup();
+    const users = await Promise.all(Array.from({ length: 20 }, () => service.createUser()));
+    for (let index = 0; index < users.length; index += 5) {
+      const statuses = await Promise.all(users.slice(index, index + 5).map((user) => service.addMember(group.id, user.id)));
+      expect(statuses.map((response) => response.status)).toEqual([204, 204, 204, 204, 204]);
+    }
+    const logged = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded');
+    expect(logged).toHaveLength(20);
+    await target.until(() => logged.every((record) => target.notifications().some((item) => item.id === record.changeId)));
+    // Nothing the log does not hold.
+    const all = new Set((await listChangesSince((await getCosmosStore()).memberships, 0, { tenantId: service.tenantId })).map((record) => record.changeId));
+    expect(target.notifications().filter((item) => !all.has(item.id as string))).toEqual([]);
+    await recordReceipts(target);
+  });
+
+  it('retries a receiver that answers 503 twice, with back-off, until it takes the change', async () => {
+    const target = await startReceiver();
+    const group = await service.createGroup();
+    const user = await service.createUser();
+    await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: target.url() });
+    target.answers.push(503, 503);
+
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    await target.until(() => target.notifications().length >= 3);
+    const posts = target.requests.filter((request) => request.query.get('validationToken') === null);
+    const ids = posts.map((request) => (JSON.parse(request.body) as { value: { id: string }[] }).value.map((item) => item.id));
+    const [added] = await changesOf(group.id).then((records) => records.filter((record) => record.changeType === 'memberAdded'));
+    expect(ids).toEqual([[added!.changeId], [added!.changeId], [added!.changeId]]);
+    // Back-off: the queue's visibility delay keeps each retry at least a second after the failure.
+    expect(posts[1]!.atMs - posts[0]!.atMs).toBeGreaterThanOrEqual(900);
+    expect(posts[2]!.atMs - posts[1]!.atMs).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a receiver that never answers does not hold back another one', async () => {
+    // Each attempt may wait 20 s for an answer: a host that let the dead receiver's messages hold
+    // the healthy one's would deliver it only after those attempts gave up.
+    process.env.NOTIFICATION_TIMEOUT_MS = '20000';
+    const dead = await startReceiver();
+    const healthy = await startReceiver();
+    const group = await service.createGroup();
+    for (let index = 0; index < 3; index += 1) await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: dead.url(`/dead${index}`) });
+    await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: healthy.url() });
+    dead.answers.push(...Array.from({ length: 50 }, () => 'stall' as const));
+
+    const users = await Promise.all([service.createUser(), service.createUser()]);
+    for (const user of users) expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    await healthy.until(() => new Set(healthy.notifications().map((item) => item.id)).size >= 2);
+    // The healthy receiver has every change while the dead one's attempts are still waiting.
+    expect(dead.stalled).toBeGreaterThan(0);
+    expect(dead.abandoned).toBe(0);
+    await recordReceipts(healthy);
+  });
+
+  it('sends a missed lifecycle notification once the retry budget is spent', async () => {
+    process.env.NOTIFICATION_RETRY_BUDGET_MS = '1500';
+    const failing = await startReceiver();
+    const lifecycle = await startReceiver();
+    failing.notificationStatus = 503;
+    const group = await service.createGroup();
+    const user = await service.createUser();
+    const subscriptionId = await subscribe({ resource: `groups/${group.id}`, notificationUrl: failing.url(), lifecycleNotificationUrl: lifecycle.url('/lifecycle'), clientState: 'state' });
+
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    await lifecycle.until(() => lifecycle.notifications('/lifecycle').length >= 1);
+    expect(lifecycle.notifications('/lifecycle')).toEqual([
+      { subscriptionId, subscriptionExpirationDateTime: expect.any(String) as unknown, tenantId: service.tenantId, clientState: 'state', lifecycleEvent: 'missed' },
+    ]);
+    // Tried, backed off and tried again before giving up.
+    expect(failing.notifications().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('never notifies a subscription of another tenant’s changes', async () => {
+    const target = await startReceiver();
+    await subscribe({ resource: 'groups', notificationUrl: target.url() });
+    const otherToken = await service.appToken(['Directory.ReadWrite.All'], service.otherTenantId);
+    const otherGroup = await service.createGroup({}, otherToken);
+    const otherUser = await service.createUser({}, otherToken);
+    expect((await service.addMember(otherGroup.id, otherUser.id, { token: otherToken })).status).toBe(204);
+    // The other tenant's subscriber does get it: the outbox ran for that tenant.
+    const otherTarget = await startReceiver();
+    await subscribe({ resource: 'groups', notificationUrl: otherTarget.url() }, otherToken);
+    const group = await service.createGroup();
+    await target.until(() => target.notifications().some((item) => (item.resourceData as { id: string }).id === group.id));
+    await outboxIdle();
+    expect(target.notifications().every((item) => item.tenantId === service.tenantId)).toBe(true);
+    expect(target.notifications().filter((item) => (item.resourceData as { id: string }).id === otherGroup.id)).toEqual([]);
+  });
+
+  it('loses no change when the store fails during dispatch: the sweep sends it once the store is back', async () => {
+    const target = await startReceiver();
+    const group = await service.createGroup();
+    const user = await service.createUser();
+    await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: target.url() });
+    // Every read of the tenant's subscriptions and outbox cursor fails: no dispatch can run.
+    service.proxy.rule = (request) => (String(request.headers['x-ms-documentdb-partitionkey']).includes('|subscriptions') ? { kind: 'status', status: 503 } : undefined);
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    await outboxIdle();
+    expect(target.notifications()).toEqual([]);
+    service.proxy.rule = () => undefined;
+    const [added] = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded');
+    await target.until(() => target.notifications().some((item) => item.id === added!.changeId));
+  });
+});
