@@ -72,8 +72,9 @@ function triggerBody(): SchemaObject {
 /**
  * One notification as Graph sends it for a group's members
  * (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#change-notification-example),
- * resourceData carrying the members that changed with `@removed` on those removed, as in this
- * service's delta (src/changes/delta.ts). Open: Graph may add properties.
+ * resourceData carrying the members that changed with `"@removed": "deleted"` on those removed
+ * (a string here, as Graph sends it and src/subscriptions/delivery.ts writes it; delta's is an
+ * object). Open: Graph may add properties.
  */
 function changeNotification(): SchemaObject {
   return {
@@ -101,12 +102,8 @@ function changeNotification(): SchemaObject {
               type: 'object',
               properties: {
                 id: text('Member ID', 'The object ID (a GUID) of the user or group added or removed.'),
-                '@removed': {
-                  type: 'object',
-                  description: 'Present when the member was removed; absent when it was added.',
-                  'x-ms-summary': 'Removed',
-                  properties: { reason: text('Removal Reason', 'deleted when the member was removed; empty when it was added.') },
-                },
+                // A string in notifications ("deleted"), where delta answers an object ({reason}).
+                '@removed': text('Removed', 'deleted when the member was removed; absent when it was added.'),
               },
             },
           },

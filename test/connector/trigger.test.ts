@@ -10,6 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { createLocalCertificate } from '../../src/local/localCertificate';
 import type { ParameterObject, ResponseObject, SchemaObject } from '../../src/openapi/swagger';
 import { useHostResolver } from '../../src/subscriptions/notificationUrl';
+import { startTriggerHost, type RunningTriggerHost } from '../../src/local/triggerHost';
+import { outboxIdle } from '../../src/subscriptions/outbox';
+import { queueFunctions, timerFunctions } from '../../functions/triggers';
+import { Receiver } from '../changes/receiver';
 import { validateSwagger } from '../openapi/validateSwagger';
 import { anyString, matching } from '../support/matchers';
 import { TestService } from '../support/testService';
@@ -80,7 +84,8 @@ describe('the trigger in connector/apiDefinition.swagger.json', () => {
     );
     const member: SchemaObject = change.properties!.resourceData!.properties!['members@delta']!.items!;
     expect(member.properties!.id!['x-ms-summary']).toBe('Member ID');
-    expect(member.properties!['@removed']!.properties!.reason!['x-ms-summary']).toBe('Removal Reason');
+    // Graph's notifications carry "@removed": "deleted" (a string), as the delivery writes it.
+    expect(member.properties!['@removed']).toMatchObject({ type: 'string', 'x-ms-summary': 'Removed' });
   });
 });
 
@@ -159,6 +164,81 @@ describe('the platform’s side, over HTTPS', () => {
       expect(await subscriptionDocuments()).toEqual(before);
     } finally {
       await impostor.close();
+    }
+  });
+});
+
+describe('a flow’s life: turned on, a run per change, turned off', () => {
+  let triggers: RunningTriggerHost;
+  beforeAll(async () => {
+    triggers = await startTriggerHost({
+      timers: timerFunctions.filter((definition) => definition.name === 'dispatchNotifications'),
+      queues: queueFunctions,
+      queueSettings: { maxPollingIntervalMs: 100, visibilityTimeoutMs: 0 },
+      schedules: { dispatchNotifications: '* * * * * *' },
+    });
+  });
+  afterAll(async () => {
+    await triggers.close();
+    await outboxIdle();
+  });
+
+  /** The notification items the callback got (each POST is one run of the flow). */
+  const itemsAt = (url: string) =>
+    callback.requests
+      .filter((request) => request.query.get('sig') === new URL(url).searchParams.get('sig'))
+      .flatMap((request) => (JSON.parse(request.body) as { value: Record<string, unknown>[] }).value);
+
+  async function until(condition: () => boolean): Promise<void> {
+    for (let waited = 0; !condition(); waited += 50) {
+      if (waited > 30_000) throw new Error('timed out waiting for a notification');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('an add and a removal each reach the callback in the shape x-ms-notification-content describes; after the DELETE, nothing more', async () => {
+    const [user, group, member, later] = [await connectionUser(), await service.createGroup(), await service.createUser(), await service.createUser()];
+    const callbackUrl = callback.url();
+    const { response, location } = await subscribeViaConnector(service, { resource: group.id, expirationDateTime: inDays(2) }, callbackUrl, user.token);
+    expect(response.status).toBe(201);
+
+    expect((await service.addMember(group.id, member.id)).status).toBe(204);
+    expect((await service.request('DELETE', `/v1.0/groups/${group.id}/members/${member.id}/$ref`)).status).toBe(204);
+    await until(() => itemsAt(callbackUrl).length >= 2);
+    const items = itemsAt(callbackUrl);
+    const common = { subscriptionId: response.json.id, changeType: 'updated', resource: `Groups/${group.id}`, tenantId: service.tenantId };
+    expect(items.map((item) => ({ ...item, id: undefined, subscriptionExpirationDateTime: undefined }))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ...common, resourceData: expect.objectContaining({ id: group.id, 'members@delta': [{ id: member.id }] }) }),
+        expect.objectContaining({ ...common, resourceData: expect.objectContaining({ id: group.id, 'members@delta': [{ id: member.id, '@removed': 'deleted' }] }) }),
+      ]),
+    );
+    // Every property the flow reads is one the trigger's notification schema names (its outputs).
+    const definition = await validateSwagger(connectorDefinition());
+    const content = definition.paths[triggerOperation(definition).path]!['x-ms-notification-content']!.schema.properties!.value!.items!;
+    const memberSchema = content.properties!.resourceData!.properties!['members@delta']!.items!.properties!;
+    const memberProperties = Object.keys(memberSchema);
+    expect(memberSchema['@removed']!.type).toBe(typeof items.flatMap((item) => (item.resourceData as { 'members@delta': Record<string, unknown>[] })['members@delta']).find((changed) => '@removed' in changed)!['@removed']);
+    for (const item of items) {
+      expect(Object.keys(content.properties!)).toEqual(expect.arrayContaining(Object.keys(item).filter((key) => key !== 'id')));
+      for (const changed of (item.resourceData as { 'members@delta': Record<string, unknown>[] })['members@delta']) expect(memberProperties).toEqual(expect.arrayContaining(Object.keys(changed)));
+    }
+
+    expect((await unsubscribeViaConnector(service, location!, user.token)).status).toBe(204);
+    // A second subscriber to the same group sees the next change: by then the turned-off flow would have too.
+    const witness = await Receiver.start();
+    try {
+      const created = await service.request('POST', '/v1.0/subscriptions', {
+        body: { resource: `groups/${group.id}/members`, changeType: 'updated', notificationUrl: witness.url(), expirationDateTime: inDays(1) },
+      });
+      expect(created.status).toBe(201);
+      expect((await service.addMember(group.id, later.id)).status).toBe(204);
+      await witness.until(() => witness.notifications().length >= 1);
+      await outboxIdle();
+      expect(itemsAt(callbackUrl)).toHaveLength(items.length);
+      await service.request('DELETE', `/v1.0/subscriptions/${created.json.id}`);
+    } finally {
+      await witness.close();
     }
   });
 });
