@@ -62,7 +62,7 @@ export async function findObjectsWithoutAnchors(directory: Container, membership
     const missing = anchorsOf(object as DirectoryObjectDocument, version)
       .filter((anchor) => !present.has(`${anchor.pk}/${anchor.id}`))
       .map(({ pk, id }) => ({ pk, id }));
-    if (missing.length > 0) withoutAnchors.push({ tenantId: object.tenantId, objectId: object.id, objectType: object.objectType as 'user' | 'group', version, missing });
+    if (missing.length > 0) withoutAnchors.push({ tenantId: object.tenantId, objectId: object.id, objectType: object.objectType, version, missing });
   }
   return { objects: objects.length, withoutAnchors };
 }

@@ -425,7 +425,7 @@ describe('owners: POST /groups/{id}/owners/$ref and DELETE /groups/{id}/owners/{
       const owners = [await service.createUser(), await service.createUser(), ...(round % 2 === 1 ? [await service.createUser()] : [])];
       for (const owner of owners) expect((await addOwner(group.id, { id: owner.id })).status).toBe(204);
       const responses = await Promise.all(owners.map((owner) => removeOwner(group.id, owner.id)));
-      const statuses = responses.map((response) => response.status).sort();
+      const statuses = responses.map((response) => response.status).sort((a, b) => a - b);
       expect({ round, statuses }).toEqual({ round, statuses: [...Array.from({ length: owners.length - 1 }, () => 204), 400] });
       const refused = responses.find((response) => response.status === 400)!;
       expect(refused.json?.error?.message).toBe('The group must have at least one owner, hence this owner cannot be removed.');

@@ -4,3 +4,5 @@
  */
 export const anyString = (): unknown => expect.any(String);
 export const matching = (pattern: RegExp | string): unknown => expect.stringMatching(pattern);
+/** expect.objectContaining, typed `unknown` for the same reason. */
+export const containing = (properties: Record<string, unknown>): unknown => expect.objectContaining(properties);
