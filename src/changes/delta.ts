@@ -37,8 +37,8 @@ import { mapWithConcurrency } from '../directory/directoryObjectReads';
  * client asked for changed), and a group that is in it for other records shows no owner change.
  *
  * The first round (no token) is the full state: every group (paged on the listing), each with
- * every member (and, with owners selected, every owner). Its deltaLink starts from the moment the sync began (less the lag), so what
- * changed while it paged is reported next: a client that
+ * every member (and, with owners selected, every owner). Its deltaLink starts from the moment the
+ * sync began (less the lag), so what changed while it paged is reported next: a client that
  * applies the sync and every round after it in order holds exactly what a direct read shows.
  *
  * Tokens are base64url JSON, opaque to clients, checked for their tenant; they carry $select and
