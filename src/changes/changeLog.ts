@@ -4,9 +4,13 @@ import { runTransactionalBatch } from '../store/storeBatch';
 
 /**
  * The change log (issue 12, item 1): one record per committed change of a group's membership
- * (a member added or removed) and of the group itself (created or changed, deleted), kept in the
- * group's own edge partition `{tid}|group|{G}` and written in the SAME transactional batch as the
- * group-side edge (or the group's anchor) whose write it describes.
+ * (a member added or removed), of its ownership (an owner added or removed) and of the group
+ * itself (created or changed, deleted), kept in the partition of the document whose write it
+ * describes and written in the SAME transactional batch as that write: the group's own edge
+ * partition `{tid}|group|{G}` for a group-side edge or the group's anchor, the group's owner
+ * partition `{tid}|owner|{G}` for an owner edge (a batch holds one logical partition only).
+ * Every record names its group (`groupId`), and readers find records by tenant and group across
+ * partitions (changeReads.ts), so where a record lives is the writer's concern alone.
  *
  * Why the batch and not the change feed: on Cosmos DB a transactional batch commits every
  * operation or none (https://learn.microsoft.com/azure/cosmos-db/nosql/transactional-batch), so
@@ -35,15 +39,27 @@ import { runTransactionalBatch } from '../store/storeBatch';
  * finds every record it needs. The embedded endpoint never expires anything.
  */
 
-export type ChangeType = 'memberAdded' | 'memberRemoved' | 'groupChanged' | 'groupDeleted';
+export type ChangeType = 'memberAdded' | 'memberRemoved' | 'ownerAdded' | 'ownerRemoved' | 'groupChanged' | 'groupDeleted';
 
 export interface ChangeDraft {
   readonly tenantId: string;
   readonly groupId: string;
   readonly changeType: ChangeType;
+  /** memberAdded, memberRemoved: the member. */
   readonly memberId?: string;
   readonly memberType?: 'user' | 'group';
+  /** ownerAdded, ownerRemoved: the owner (a user). */
+  readonly ownerId?: string;
 }
+
+/**
+ * The kinds of record, for readers: each reader reports the kinds it handles and passes over the
+ * others (a members reader never reports an owner change as members@delta).
+ */
+export const isMembershipChange = (record: Pick<ChangeDraft, 'changeType'>): boolean => record.changeType === 'memberAdded' || record.changeType === 'memberRemoved';
+export const isOwnershipChange = (record: Pick<ChangeDraft, 'changeType'>): boolean => record.changeType === 'ownerAdded' || record.changeType === 'ownerRemoved';
+/** A change of the group itself (created, changed, deleted): readers read the whole group again. */
+export const isLifecycleChange = (record: Pick<ChangeDraft, 'changeType'>): boolean => record.changeType === 'groupChanged' || record.changeType === 'groupDeleted';
 
 export interface ChangeRecord extends ChangeDraft {
   readonly id: string;
@@ -67,10 +83,10 @@ export function changeRecordOf(change: ChangeDraft, partitionKey: string): Chang
 }
 
 /**
- * Runs `operations` (all in `partitionKey`, a group side) as one transactional batch with the
- * record of `change` created last, so that on the embedded endpoint too (which stops at the first
- * failure without undoing earlier operations) a record exists only if every operation before it
- * succeeded. Returns the answers of `operations` alone, in their order.
+ * Runs `operations` (all in `partitionKey`: a group side, or a group's owner partition) as one
+ * transactional batch with the record of `change` created last, so that on the embedded endpoint
+ * too (which stops at the first failure without undoing earlier operations) a record exists only
+ * if every operation before it succeeded. Returns the answers of `operations` alone, in their order.
  */
 export async function runLoggedBatch(container: Container, partitionKey: string, operations: readonly OperationInput[], change: ChangeDraft): Promise<OperationResponse[]> {
   const record = changeRecordOf(change, partitionKey);

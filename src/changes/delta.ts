@@ -9,7 +9,7 @@ import type { GraphResult } from '../http/responses';
 import { edgeSelection } from '../membership/edgeQuery';
 import type { Repositories } from '../store/repositories';
 import { getCosmosStore } from '../store/cosmosStore';
-import type { ChangeRecord } from './changeLog';
+import { isLifecycleChange, isMembershipChange, isOwnershipChange, type ChangeRecord } from './changeLog';
 import { commitLagMs, listChangesSince } from './changeReads';
 import { mapWithConcurrency } from '../directory/directoryObjectReads';
 
@@ -27,9 +27,18 @@ import { mapWithConcurrency } from '../directory/directoryObjectReads';
  * the first time (Graph's delta may repeat an entry too). A group with a lifecycle record (created,
  * changed, deleted) gets its whole member list (a group created with members bound lists them).
  *
+ * Owners: `owners@delta` only with `$select` naming `owners`, as Graph tracks a group's other
+ * directoryObject relationships only when they are selected ("track other changes, such as
+ * ownership, by selecting any group relationship of type directoryObject collection":
+ * https://learn.microsoft.com/graph/api/group-delta). Built like members@delta, from the owner
+ * records (changeLog.ts ownerAdded, ownerRemoved), each owner in its state now (one point read of
+ * its edge), every owner after a lifecycle record. Without owners selected, an owner record is
+ * passed over: a group whose only changes are of its owners is not in the round (nothing that
+ * client asked for changed), and a group that is in it for other records shows no owner change.
+ *
  * The first round (no token) is the full state: every group (paged on the listing), each with
- * every member. Its deltaLink starts from the moment the sync began (less the lag), so what
- * changed while it paged is reported next: a client that
+ * every member (and, with owners selected, every owner). Its deltaLink starts from the moment the
+ * sync began (less the lag), so what changed while it paged is reported next: a client that
  * applies the sync and every round after it in order holds exactly what a direct read shows.
  *
  * Tokens are base64url JSON, opaque to clients, checked for their tenant; they carry $select and
@@ -103,15 +112,20 @@ function contextOf(request: GraphRequest, select: readonly string[] | undefined)
 }
 
 const wantsMembers = (scope: Scope) => scope.sel === undefined || scope.sel.some((name) => name.toLowerCase() === 'members');
+/** Owners only when selected (not in the default response, as in Graph). */
+const wantsOwners = (scope: Scope) => scope.sel !== undefined && scope.sel.some((name) => name.toLowerCase() === 'owners');
+/** Whether a round reports `record` at all under `scope`: owner records only when owners are selected. */
+const reportedUnder = (scope: Scope) => (record: ChangeRecord) => !isOwnershipChange(record) || wantsOwners(scope);
 
 function groupEntity(group: Pick<DirectoryObjectDocument, 'id' | 'objectType' | 'entity'>, scope: Scope): Record<string, unknown> {
   const entity = toGraphEntity(group);
   if (scope.sel === undefined) return entity;
   const picked: Record<string, unknown> = { id: group.id };
-  for (const name of scope.sel) if (name !== 'members' && name in entity) picked[name] = entity[name];
+  for (const name of scope.sel) if (name !== 'members' && name !== 'owners' && name in entity) picked[name] = entity[name];
   return picked;
 }
 
+/** A member or owner as delta reports it: its type, id, and whether it is gone from the relationship. */
 interface MemberRef {
   readonly id: string;
   readonly type: 'user' | 'group' | undefined;
@@ -124,11 +138,12 @@ const memberEntry = (member: MemberRef) => ({
   ...(member.removed ? { '@removed': { reason: 'deleted' } } : {}),
 });
 
-async function currentMembers(repositories: Repositories, tenantId: string, groupId: string): Promise<MemberRef[]> {
+/** Every member (or owner) of the group as a direct read lists it. */
+async function currentMembers(repositories: Repositories, tenantId: string, groupId: string, relation: 'members' | 'owners' = 'members'): Promise<MemberRef[]> {
   const members: MemberRef[] = [];
   let continuationToken: string | undefined;
   do {
-    const page = await repositories.memberships.queryEdges(edgeSelection(tenantId, 'members', groupId, {}), { top: 999, ...(continuationToken === undefined ? {} : { continuationToken }) });
+    const page = await repositories.memberships.queryEdges(edgeSelection(tenantId, relation, groupId, {}), { top: 999, ...(continuationToken === undefined ? {} : { continuationToken }) });
     members.push(...page.edges.map((edge) => ({ id: edge.objectId, type: edge.farType, removed: false })));
     continuationToken = page.continuationToken;
   } while (continuationToken !== undefined);
@@ -148,9 +163,16 @@ async function mayListMembers(repositories: Repositories, caller: Caller, group:
 }
 
 async function fullGroup(repositories: Repositories, caller: Caller, group: Pick<DirectoryObjectDocument, 'id' | 'objectType' | 'entity'>, scope: Scope): Promise<Record<string, unknown>> {
-  const entity = groupEntity(group, scope);
-  if (!wantsMembers(scope) || !(await mayListMembers(repositories, caller, group))) return entity;
-  return { ...entity, 'members@delta': (await currentMembers(repositories, caller.tenantId, group.id)).map(memberEntry) };
+  const [members, owners] = await Promise.all([
+    wantsMembers(scope) && (await mayListMembers(repositories, caller, group)) ? currentMembers(repositories, caller.tenantId, group.id) : undefined,
+    // Owners are visible to every reader (src/membership/relationLists.ts), hidden membership or not.
+    wantsOwners(scope) ? currentMembers(repositories, caller.tenantId, group.id, 'owners') : undefined,
+  ]);
+  return {
+    ...groupEntity(group, scope),
+    ...(members === undefined ? {} : { 'members@delta': members.map(memberEntry) }),
+    ...(owners === undefined ? {} : { 'owners@delta': owners.map(memberEntry) }),
+  };
 }
 
 export async function answerGroupsDelta(request: GraphRequest, repositories: Repositories): Promise<GraphResult> {
@@ -222,26 +244,47 @@ async function syncPage(request: GraphRequest, repositories: Repositories, state
   return { status: 200, body: { '@odata.context': contextOf(request, state.sel), value, ...link } };
 }
 
-const isMembership = (record: ChangeRecord) => record.changeType === 'memberAdded' || record.changeType === 'memberRemoved';
-
 /** Store reads in flight at once for the members one round names. */
 const memberReadConcurrency = 16;
 
 /** The members `records` name, each as the group side holds it now: listed, or `@removed`. */
 async function namedMembers(repositories: Repositories, tenantId: string, groupId: string, records: readonly ChangeRecord[]): Promise<MemberRef[]> {
   const named = new Map<string, ChangeRecord>();
-  for (const record of records) if (isMembership(record)) named.set(record.memberId!, record);
+  for (const record of records) if (isMembershipChange(record)) named.set(record.memberId!, record);
   return mapWithConcurrency([...named.values()], memberReadConcurrency, async (record) => {
     const edge = await repositories.memberships.getMembership(tenantId, groupId, record.memberId!);
     return { id: record.memberId!, type: edge?.farType ?? record.memberType, removed: edge === undefined };
   });
 }
 
+/** The owners `records` name, each as the owner partition holds it now: listed, or `@removed`. */
+async function namedOwners(repositories: Repositories, tenantId: string, groupId: string, records: readonly ChangeRecord[]): Promise<MemberRef[]> {
+  const named = new Set<string>();
+  for (const record of records) if (isOwnershipChange(record)) named.add(record.ownerId!);
+  return mapWithConcurrency([...named], memberReadConcurrency, async (ownerId) => {
+    const edge = await repositories.memberships.getOwnership(tenantId, groupId, ownerId);
+    // Owners are users (src/directory/groupOwners.ts), so a removed one is typed as one too.
+    return { id: ownerId, type: edge?.farType ?? 'user', removed: edge === undefined };
+  });
+}
+
+/**
+ * One relationship's `@delta` for a group in a round: after a lifecycle record, every current
+ * one and the named ones now gone; else the named ones; undefined when nothing names any.
+ */
+async function relationDelta(changes: readonly ChangeRecord[], names: (record: ChangeRecord) => boolean, named: () => Promise<MemberRef[]>, current: () => Promise<MemberRef[]>) {
+  const lifecycle = changes.some(isLifecycleChange);
+  if (!lifecycle && !changes.some(names)) return undefined;
+  const namedNow = await named();
+  if (!lifecycle) return namedNow.map(memberEntry);
+  return [...(await current()), ...namedNow.filter((member) => member.removed)].map(memberEntry);
+}
+
 /** A page of a later round: the groups with records since the token, as they are now. */
 async function roundPage(request: GraphRequest, repositories: Repositories, state: RoundState, pageSize: number): Promise<GraphResult> {
   const { caller } = request;
   const { memberships } = await getCosmosStore();
-  const records = await listChangesSince(memberships, state.w, { tenantId: caller.tenantId, ...(state.ids === undefined ? {} : { groupIds: state.ids }) });
+  const records = (await listChangesSince(memberships, state.w, { tenantId: caller.tenantId, ...(state.ids === undefined ? {} : { groupIds: state.ids }) })).filter(reportedUnder(state));
   const byGroup = new Map<string, ChangeRecord[]>();
   for (const record of records) byGroup.set(record.groupId, [...(byGroup.get(record.groupId) ?? []), record]);
   const groupIds = [...byGroup.keys()].sort().filter((groupId) => state.after === undefined || groupId > state.after);
@@ -251,14 +294,30 @@ async function roundPage(request: GraphRequest, repositories: Repositories, stat
       const changes = byGroup.get(groupId)!;
       const group = await repositories.directory.getObject(caller.tenantId, groupId);
       if (group === undefined || group.objectType !== 'group') return { id: groupId, '@removed': { reason: 'deleted' } };
-      const entity = groupEntity(group, state);
-      if (!wantsMembers(state) || !(await mayListMembers(repositories, caller, group))) return entity;
-      const named = await namedMembers(repositories, caller.tenantId, groupId, changes);
-      if (changes.some((record) => !isMembership(record))) {
-        const members = await currentMembers(repositories, caller.tenantId, groupId);
-        return { ...entity, 'members@delta': [...members, ...named.filter((member) => member.removed)].map(memberEntry) };
-      }
-      return { ...entity, 'members@delta': named.map(memberEntry) };
+      const { tenantId } = caller;
+      const [members, owners] = await Promise.all([
+        wantsMembers(state) && (await mayListMembers(repositories, caller, group))
+          ? relationDelta(
+              changes,
+              isMembershipChange,
+              () => namedMembers(repositories, tenantId, groupId, changes),
+              () => currentMembers(repositories, tenantId, groupId),
+            )
+          : undefined,
+        wantsOwners(state)
+          ? relationDelta(
+              changes,
+              isOwnershipChange,
+              () => namedOwners(repositories, tenantId, groupId, changes),
+              () => currentMembers(repositories, tenantId, groupId, 'owners'),
+            )
+          : undefined,
+      ]);
+      return {
+        ...groupEntity(group, state),
+        ...(members === undefined ? {} : { 'members@delta': members }),
+        ...(owners === undefined ? {} : { 'owners@delta': owners }),
+      };
     }),
   );
   const scope = { t: state.t, ...(state.sel === undefined ? {} : { sel: state.sel }), ...(state.ids === undefined ? {} : { ids: state.ids }) };

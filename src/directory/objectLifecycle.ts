@@ -142,7 +142,7 @@ export async function removeEdgesOf(memberships: MembershipRepository, tenantId:
   const checkTime = () => {
     if (Date.now() > deadlineMs) throw new OutOfTime();
   };
-  const drain = async (partitionKey: string, kind: EdgeKind, farSide: (edge: EdgeRouting) => { id: string; pk: string } | undefined) => {
+  const drain = async (partitionKey: string, kind: EdgeKind, farSide: (edge: EdgeRouting) => { id: string; pk: string } | undefined, unlogged = false) => {
     for (;;) {
       checkTime();
       const page = await memberships.pageOfEdges(partitionKey, kind);
@@ -150,13 +150,17 @@ export async function removeEdgesOf(memberships: MembershipRepository, tenantId:
       await mapWithConcurrency(page.edges, cleanupConcurrency, async (edge) => {
         const far = farSide(edge);
         if (far !== undefined) await memberships.deleteDocument(far.id, far.pk);
-        await memberships.deleteDocument(edge.id, edge.pk);
+        await memberships.deleteDocument(edge.id, edge.pk, undefined, { unlogged });
       });
     }
   };
   if (isGroup) {
     await drain(groupSidePartition(tenantId, objectId), 'member', (edge) => ({ id: objectId, pk: memberSidePartition(tenantId, edge.objectId) }));
-    await drain(ownerPartition(tenantId, objectId), 'owner', () => undefined);
+    // A deleted group's own owners go without a record each: its groupDeleted record (written
+    // with its anchor's removal, before this) stands for them, as Graph reports a deleted group
+    // once, `@removed` in delta and `deleted` in notifications. A deleted user's owner edges
+    // below do get an ownerRemoved record each: their groups stay, and their owners changed.
+    await drain(ownerPartition(tenantId, objectId), 'owner', () => undefined, true);
   }
   await drain(memberSidePartition(tenantId, objectId), 'memberOf', (edge) => ({ id: objectId, pk: groupSidePartition(tenantId, edge.groupId) }));
   checkTime();
@@ -207,7 +211,8 @@ export async function finishDirectoryChanges(stores: LifecycleStores, graceInMs 
         continue;
       }
       const late = await memberships.edgesNaming(document.tenantId, entry.id);
-      await mapWithConcurrency(late, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk));
+      // As in removeEdgesOf: the deleted group's own owner edges go without a record.
+      await mapWithConcurrency(late, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk, undefined, { unlogged: edge.kind === 'owner' && edge.groupId === entry.id }));
       lateEdgesRemoved += late.length;
       finished.add(entry.id);
     }

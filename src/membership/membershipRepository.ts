@@ -102,6 +102,16 @@ function groupSideChange(id: string, partitionKey: string, memberType?: 'user' |
   return { tenantId: parts[0]!, groupId: parts[2]!, changeType: 'memberRemoved', memberId: id, ...(memberType === undefined ? {} : { memberType }) };
 }
 
+/** The record of an owner edge's create or delete, in the owner partition beside the edge (src/changes/changeLog.ts). */
+const ownerChange = (tenantId: string, groupId: string, ownerId: string, changeType: 'ownerAdded' | 'ownerRemoved'): ChangeDraft => ({ tenantId, groupId, changeType, ownerId });
+
+/** The removal record for a document, when it is an owner edge (`{tid}|owner|{G}`, id an owner's id). */
+function ownerEdgeChange(id: string, partitionKey: string): ChangeDraft | undefined {
+  const parts = partitionKey.split('|');
+  if (parts.length !== 3 || parts[1] !== 'owner' || id.startsWith('$')) return undefined;
+  return ownerChange(parts[0]!, parts[2]!, id, 'ownerRemoved');
+}
+
 /** The tenant of an edge partition key (`{tid}|…`). */
 const tenantOfPartition = (partitionKey: string): string => partitionKey.slice(0, partitionKey.indexOf('|'));
 
@@ -128,8 +138,13 @@ export class MembershipRepository {
 
   /** Owners can be removed, so this is always a read (one point read). */
   async isOwner(tenantId: string, groupId: string, objectId: string): Promise<boolean> {
+    return (await this.getOwnership(tenantId, groupId, objectId)) !== undefined;
+  }
+
+  /** The owner edge, if `objectId` owns `groupId`. One point read. */
+  async getOwnership(tenantId: string, groupId: string, objectId: string): Promise<EdgeDocument | undefined> {
     const { resource } = await this.container.item(objectId, ownerPartition(tenantId, groupId)).read<EdgeDocument>();
-    return resource !== undefined;
+    return resource;
   }
 
   /**
@@ -260,6 +275,11 @@ export class MembershipRepository {
     return true;
   }
 
+  /**
+   * Writes an owner edge as the demo directory's seed (src/local/demoData.ts), idempotently and
+   * with no change record: the seeded group's creation record stands for it, as for an owner
+   * bound at POST /groups. Requests go through createOwner.
+   */
   async addOwner(group: DirectoryObjectDocument, owner: DirectoryObjectDocument): Promise<void> {
     await this.container.items.upsert(edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, new Date().toISOString()));
   }
@@ -356,8 +376,12 @@ export class MembershipRepository {
    * Deletes a group-side edge (only at `etag`, when given) in one batch with its change record
    * (src/changes/changeLog.ts): false when it was not there (or had changed).
    */
-  private async deleteGroupSide(id: string, partitionKey: string, etag: string | undefined, memberType?: 'user' | 'group'): Promise<boolean> {
-    const change = groupSideChange(id, partitionKey, memberType)!;
+  private deleteGroupSide(id: string, partitionKey: string, etag: string | undefined, memberType?: 'user' | 'group'): Promise<boolean> {
+    return this.deleteLogged(id, partitionKey, etag, groupSideChange(id, partitionKey, memberType)!);
+  }
+
+  /** Deletes an edge (only at `etag`, when given) in one batch with `change`, its record: false when it was not there (or had changed). */
+  private async deleteLogged(id: string, partitionKey: string, etag: string | undefined, change: ChangeDraft): Promise<boolean> {
     const results = await runLoggedBatch(this.container, partitionKey, [{ operationType: 'Delete', id, partitionKey, ...(etag === undefined ? {} : { ifMatch: etag }) }], change);
     const failure = failedOperation(results);
     if (failure === undefined) return true;
@@ -365,10 +389,20 @@ export class MembershipRepository {
     throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
   }
 
-  /** Deletes one document (only at `etag`, when given); an absent or changed one is left. */
-  async deleteDocument(id: string, partitionKey: string, etag?: string): Promise<void> {
+  /**
+   * Deletes one document (only at `etag`, when given); an absent or changed one is left. A
+   * group-side edge or an owner edge goes with its removal record (src/changes/changeLog.ts),
+   * unless `unlogged`: an owner edge of a group being deleted, whose groupDeleted record stands
+   * for it (src/directory/objectLifecycle.ts removeEdgesOf).
+   */
+  async deleteDocument(id: string, partitionKey: string, etag?: string, options: { readonly unlogged?: boolean } = {}): Promise<void> {
     if (groupSideChange(id, partitionKey) !== undefined) {
       await this.deleteGroupSide(id, partitionKey, etag);
+      return;
+    }
+    const ownerRemoved = options.unlogged === true ? undefined : ownerEdgeChange(id, partitionKey);
+    if (ownerRemoved !== undefined) {
+      await this.deleteLogged(id, partitionKey, etag, ownerRemoved);
       return;
     }
     try {
@@ -388,31 +422,39 @@ export class MembershipRepository {
     await this.container.items.upsert(document);
   }
 
-  /** Makes `owner` an owner of `group`; false when it already was one. */
+  /**
+   * Makes `owner` an owner of `group`; false when it already was one. The edge's create and its
+   * `ownerAdded` record are one transactional batch in the owner partition (record last,
+   * src/changes/changeLog.ts): a create that fails (409, a store fault) leaves no record.
+   */
   async createOwner(group: DirectoryObjectDocument, owner: DirectoryObjectDocument): Promise<boolean> {
-    try {
-      await this.container.items.create(edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, new Date().toISOString()));
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 409) return false;
-      throw error;
-    }
+    const document = edge('owner', ownerPartition(group.tenantId, group.id), owner.id, group, owner, owner, new Date().toISOString());
+    const results = await runLoggedBatch(
+      this.container,
+      document.pk,
+      [{ operationType: 'Create', resourceBody: document as unknown as JSONObject }],
+      ownerChange(group.tenantId, group.id, owner.id, 'ownerAdded'),
+    );
+    const failure = failedOperation(results);
+    if (failure === undefined) return true;
+    if (failure.index === 0 && failure.statusCode === 409) return false;
+    throw toStoreFault({ code: failure.statusCode }) ?? graphErrors.storeUnavailable(2);
   }
 
-  /** Deletes an owner edge this request wrote itself (a bind taken back); false when it is not there. */
-  async takeBackOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
-    try {
-      await this.container.item(ownerId, ownerPartition(tenantId, groupId)).delete();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
+  /**
+   * Deletes an owner edge this request wrote itself (a PATCH's bind taken back because the rest
+   * of the PATCH failed); false when it is not there. The edge committed, and was visible, before
+   * it is taken back, so its ownerAdded record stands and the take-back writes the compensating
+   * ownerRemoved in the delete's batch: a reader that saw the owner added sees it removed.
+   */
+  takeBackOwner(tenantId: string, groupId: string, ownerId: string): Promise<boolean> {
+    return this.deleteLogged(ownerId, ownerPartition(tenantId, groupId), undefined, ownerChange(tenantId, groupId, ownerId, 'ownerRemoved'));
   }
 
   /**
    * Removes an owner edge while another owner, `witnessId`, is still there: one transactional
-   * batch [replace the witness's edge with itself if-match its etag, delete the owner's edge].
+   * batch [replace the witness's edge with itself if-match its etag, delete the owner's edge,
+   * create its ownerRemoved record].
    * Two removals racing to take a group's last two owners each rewrite the edge the other
    * deletes, so they conflict and at most one commits (Cosmos DB runs a batch as one transaction
    * with snapshot isolation in its partition, and a write-write conflict fails the later one:
@@ -426,10 +468,16 @@ export class MembershipRepository {
     const { resource: witness } = await this.container.item(witnessId, partitionKey).read<EdgeDocument & { _etag?: string }>();
     if (witness === undefined) return 'witnessGone';
     const { _etag: etag, ...body } = witness;
-    const results = await runTransactionalBatch(this.container, partitionKey, [
-      { operationType: 'Replace', id: witnessId, partitionKey, resourceBody: body as unknown as JSONObject, ...(etag === undefined ? {} : { ifMatch: etag }) },
-      { operationType: 'Delete', id: ownerId, partitionKey },
-    ]);
+    // The ownerRemoved record is the batch's last operation (src/changes/changeLog.ts).
+    const results = await runLoggedBatch(
+      this.container,
+      partitionKey,
+      [
+        { operationType: 'Replace', id: witnessId, partitionKey, resourceBody: body as unknown as JSONObject, ...(etag === undefined ? {} : { ifMatch: etag }) },
+        { operationType: 'Delete', id: ownerId, partitionKey },
+      ],
+      ownerChange(tenantId, groupId, ownerId, 'ownerRemoved'),
+    );
     const failure = failedOperation(results);
     if (failure === undefined) return 'removed';
     if (failure.index === 0 && (failure.statusCode === 404 || failure.statusCode === 412)) return 'witnessGone';

@@ -1,3 +1,4 @@
+import { isMembershipChange } from '../changes/changeLog';
 import { checkNotificationUrl, postToChecked } from './notificationUrl';
 import { enqueueDelivery, type DeliveryMessage, type NotifiedChange } from './notificationQueue';
 import { notifiedChangeType } from './outbox';
@@ -39,10 +40,17 @@ export function deliverySettings(env: NodeJS.ProcessEnv = process.env): { timeou
 /** The next attempt's delay after `attempt` failures: base, 2×base, 4×base…, at most an hour. */
 export const retryDelayMs = (attempt: number, baseMs: number): number => Math.min(baseMs * 2 ** attempt, 3_600_000);
 
-/** Graph's change notification for one change of a group (https://learn.microsoft.com/graph/api/resources/changenotification). */
+/**
+ * Graph's change notification for one change of a group (https://learn.microsoft.com/graph/api/resources/changenotification).
+ * A member add or removal carries `members@delta`; any other change (an owner added or removed,
+ * the group changed or deleted) names the group alone, and the receiver reads what it needs.
+ */
 export function notificationItem(subscription: SubscriptionDocument, change: NotifiedChange): Record<string, unknown> {
   const resource = `Groups/${change.groupId}`;
-  const memberDelta = change.memberId === undefined ? {} : { 'members@delta': [change.changeType === 'memberRemoved' ? { id: change.memberId, '@removed': 'deleted' } : { id: change.memberId }] };
+  const memberDelta =
+    change.memberId === undefined || !isMembershipChange(change)
+      ? {}
+      : { 'members@delta': [change.changeType === 'memberRemoved' ? { id: change.memberId, '@removed': 'deleted' } : { id: change.memberId }] };
   return {
     // The change's id: the same change delivered twice carries the same id, so a receiver drops repeats by it.
     id: change.changeId,

@@ -1,3 +1,4 @@
+import type { ChangeType } from '../changes/changeLog';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 
 /**
@@ -30,7 +31,7 @@ export interface NotifiedChange {
   readonly changeId: string;
   readonly atMs: number;
   readonly groupId: string;
-  readonly changeType: 'memberAdded' | 'memberRemoved' | 'groupChanged' | 'groupDeleted';
+  readonly changeType: ChangeType;
   readonly memberId?: string;
 }
 

@@ -1,5 +1,5 @@
 import type { Container } from '@azure/cosmos';
-import type { ChangeRecord } from '../changes/changeLog';
+import { isMembershipChange, type ChangeRecord } from '../changes/changeLog';
 import { commitLagMs, listChangesSince } from '../changes/changeReads';
 import { enqueueDelivery, maxChangesPerMessage, type DeliveryMessage, type NotifiedChange } from './notificationQueue';
 import { outboxProgressId, subscriptionsPartition, SubscriptionStore, type OutboxProgressDocument, type SubscriptionDocument } from './subscriptionStore';
@@ -42,14 +42,19 @@ export interface DispatchReport {
 /** The changeType a record is notified as (SPEC 9: updated, deleted). */
 export const notifiedChangeType = (record: { readonly changeType: NotifiedChange['changeType'] }): 'updated' | 'deleted' => (record.changeType === 'groupDeleted' ? 'deleted' : 'updated');
 
-/** Whether `subscription` (resource groups, groups/{id}, groups/{id}/members; its changeTypes) is notified of `record`. */
+/**
+ * Whether `subscription` (resource groups, groups/{id}, groups/{id}/members; its changeTypes) is
+ * notified of `record`. `groups` and `groups/{id}` take every change of the group: its members,
+ * its owners (an `updated` of the group, as Graph notifies a change of a group's relationships)
+ * and the group itself; `groups/{id}/members` takes member adds and removals only.
+ */
 export function subscriptionMatches(subscription: Pick<SubscriptionDocument, 'resource' | 'changeType' | 'tenantId'>, record: Pick<ChangeRecord, 'tenantId' | 'groupId' | 'changeType'>): boolean {
   if (record.tenantId !== subscription.tenantId) return false;
   if (!subscription.changeType.split(',').includes(notifiedChangeType(record))) return false;
   if (subscription.resource === 'groups') return true;
   const [, groupId, members] = subscription.resource.split('/');
   if (record.groupId !== groupId) return false;
-  return members === undefined || record.changeType === 'memberAdded' || record.changeType === 'memberRemoved';
+  return members === undefined || isMembershipChange(record);
 }
 
 /** Where a subscription's changes start: its creation, or (a document from before createdAtMs was kept) one lag back. */

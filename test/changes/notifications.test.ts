@@ -110,6 +110,44 @@ describe('change notifications through the queue', () => {
     await recordReceipts(target);
   });
 
+  it('notifies an owner change to groups/{id} as an updated of the group without members@delta, and not to groups/{id}/members', async () => {
+    const [groupTarget, membersTarget] = [await startReceiver(), await startReceiver()];
+    const [owner, added, member] = [await service.createUser(), await service.createUser(), await service.createUser()];
+    const group = await service.createGroup({ 'owners@odata.bind': [`https://graph.microsoft.com/v1.0/users/${owner.id}`] });
+    const groupSubscription = await subscribe({ resource: `groups/${group.id}`, changeType: 'updated', notificationUrl: groupTarget.url() });
+    await subscribe({ resource: `groups/${group.id}/members`, changeType: 'updated', notificationUrl: membersTarget.url() });
+
+    expect((await service.request('POST', `/v1.0/groups/${group.id}/owners/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${added.id}` } })).status).toBe(204);
+    expect((await service.request('DELETE', `/v1.0/groups/${group.id}/owners/${owner.id}/$ref`)).status).toBe(204);
+    const ownerChanges = (await changesOf(group.id)).filter((record) => record.changeType === 'ownerAdded' || record.changeType === 'ownerRemoved');
+    expect(ownerChanges.map((record) => [record.changeType, record.ownerId])).toEqual([
+      ['ownerAdded', added.id],
+      ['ownerRemoved', owner.id],
+    ]);
+    await groupTarget.until(() => ownerChanges.every((record) => groupTarget.notifications().some((item) => item.id === record.changeId)));
+    const resourceData = { '@odata.type': '#Microsoft.Graph.Group', '@odata.id': `Groups/${group.id}`, id: group.id, organizationId: service.tenantId };
+    for (const record of ownerChanges) {
+      expect(groupTarget.notifications().find((item) => item.id === record.changeId)).toEqual({
+        id: record.changeId,
+        subscriptionId: groupSubscription,
+        subscriptionExpirationDateTime: expect.any(String) as unknown,
+        changeType: 'updated',
+        resource: `Groups/${group.id}`,
+        resourceData,
+        clientState: null,
+        tenantId: service.tenantId,
+      });
+    }
+
+    // A member add after them reaches both; the members subscription has that one alone.
+    expect((await service.addMember(group.id, member.id)).status).toBe(204);
+    const [memberAdded] = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded');
+    await Promise.all([groupTarget, membersTarget].map((target) => target.until(() => target.notifications().some((item) => item.id === memberAdded!.changeId))));
+    await outboxIdle();
+    expect(membersTarget.notifications().map((item) => item.id)).toEqual([memberAdded!.changeId]);
+    await recordReceipts(groupTarget);
+  });
+
   it('notifies every change of a burst of adds to a whole-tenant subscription, each id at least once', async () => {
     const target = await startReceiver();
     await subscribe({ resource: 'groups', changeType: 'updated', notificationUrl: target.url() });
