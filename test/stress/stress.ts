@@ -15,7 +15,8 @@
  *     process on the same store) at the same moment, without and then with 503s on 10% of store
  *     requests; zero cycles afterwards by the consistency checker; and what the deepest nesting
  *     allowed costs (store requests, time), and one level deeper (the 400);
- *  e. the check-consistency CLI against the database the run leaves behind.
+ *  e. the check-consistency CLI against the database the run leaves behind;
+ *  f. (before e) change notifications under store and receiver faults: test/stress/notificationPhase.ts.
  * Prints the figures and a PASS/FAIL line per target, then `stress: PASS` or `stress: FAIL`.
  *
  * Sizes (environment): STRESS_SEED, STRESS_FAULT_RATE (0.2), STRESS_FAULT_OPS (200 per phase),
@@ -39,6 +40,7 @@ import { seedPool, StressClient, type Signer } from './driver';
 import { faultDescriptions, faultKinds } from './faults';
 import { EdgeModel, Random } from './model';
 import { describeNestingRace, measureDeepestNesting, nestingRaceTargets, runNestingRacePhase } from './nestingRace';
+import { describeNotificationPhase, notificationPhaseSettings, notificationPhaseTargets, runNotificationPhase } from './notificationPhase';
 import { describePhase, describeRace, faultPhaseTargets, modelPhaseTargets, racePhaseTargets, runFaultPhase, runModelPhase, runRacePhase, type StressEnvironment, type Target } from './scenario';
 
 const audience = 'api://graph-membership-stress';
@@ -166,6 +168,13 @@ async function main(): Promise<boolean> {
     } finally {
       await second.stop();
     }
+
+    // f. Change notifications: 5,000 changes under store and receiver faults, then every change at its receivers.
+    console.log('');
+    console.log('notification phase: membership changes under store faults (503, resets, 429) and receiver faults (stalls, 5xx, resets)');
+    const notificationRun = await runNotificationPhase({ client, sign, proxy, store, tenantId: faultTenant }, notificationPhaseSettings(seed + 7));
+    report(describeNotificationPhase(notificationRun));
+    targets.push(...notificationPhaseTargets(notificationRun));
 
     // e. The CLI, from outside, straight at the embedded endpoint.
     const cli = path.resolve(__dirname, '../../src/tools/checkConsistency.js');
