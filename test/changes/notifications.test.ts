@@ -11,6 +11,7 @@ import { outboxIdle } from '../../src/subscriptions/outbox';
 import { queueFunctions, timerFunctions } from '../../functions/triggers';
 import { TestService } from '../support/testService';
 import { Receiver } from './receiver';
+import { useOwnAzurite } from '../support/ownAzurite';
 
 let service: TestService;
 let triggers: RunningTriggerHost;
@@ -19,8 +20,10 @@ const subscriptions: string[] = [];
 /** Per change id, every time a receiver got it: duplicates and commit-to-receipt latency, reported at the end. */
 const receipts = new Map<string, number[]>();
 const savedEnv = { ...process.env };
+let restoreStorage: () => Promise<void>;
 
 beforeAll(async () => {
+  restoreStorage = await useOwnAzurite();
   // Retries after 1 s (the queue's visibility delay is in whole seconds), not Graph's 30 s.
   process.env.NOTIFICATION_RETRY_BASE_MS = '100';
   process.env.NOTIFICATION_TIMEOUT_MS = '3000';
@@ -44,6 +47,7 @@ afterAll(async () => {
   await triggers.close();
   await outboxIdle();
   await service.stop();
+  await restoreStorage();
   const latencies = [...receipts.values()].map((times) => times[0]!).sort((a, b) => a - b);
   const duplicates = [...receipts.values()].reduce((sum, times) => sum + times.length - 1, 0);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];

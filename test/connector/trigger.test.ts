@@ -14,6 +14,7 @@ import { startTriggerHost, type RunningTriggerHost } from '../../src/local/trigg
 import { outboxIdle } from '../../src/subscriptions/outbox';
 import { queueFunctions, timerFunctions } from '../../functions/triggers';
 import { Receiver } from '../changes/receiver';
+import { useOwnAzurite } from '../support/ownAzurite';
 import { validateSwagger } from '../openapi/validateSwagger';
 import { anyString, containing, matching } from '../support/matchers';
 import { TestService } from '../support/testService';
@@ -21,7 +22,9 @@ import { connectorDefinition, PlatformCallback, subscribeViaConnector, triggerOp
 
 let service: TestService;
 let callback: PlatformCallback;
+let restoreStorage: () => Promise<void>;
 beforeAll(async () => {
+  restoreStorage = await useOwnAzurite();
   service = await TestService.start({ tls: await createLocalCertificate() });
   callback = await PlatformCallback.start();
 });
@@ -29,6 +32,7 @@ afterAll(async () => {
   useHostResolver(undefined);
   await callback.close();
   await service.stop();
+  await restoreStorage();
 });
 beforeEach(() => callback.resolveToLoopback());
 afterEach(() => useHostResolver(undefined));
