@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import { isMembershipChange, type ChangeRecord } from '../changes/changeLog';
 import { commitLagMs, listChangesSince } from '../changes/changeReads';
@@ -16,9 +17,15 @@ import { outboxProgressId, subscriptionsPartition, SubscriptionStore, type Outbo
  * enqueues every record not seen before to each matching live subscription, and only then moves
  * the cursor (If-Match). A run that fails anywhere before moving it (a store fault, a queue fault,
  * the process stopping) leaves the cursor where it was, and the next run sends the same changes
- * again: at least once, never lost. Two runs racing (two instances) may both enqueue; one cursor
- * write loses the If-Match and the receiver gets those changes twice (each item carries its change
- * id, so a receiver drops repeats).
+ * again: at least once, never lost.
+ *
+ * One run per tenant at a time, across instances: a run first takes a lease in the cursor
+ * document (If-Match), and a run that finds it held waits for it instead of sending. Without it,
+ * every instance ran the outbox on every commit and the losers of the cursor race had enqueued the
+ * same changes: the notification stress (two instances) delivered 13,000 repeats for 5,700 changes
+ * over 4 receivers. The lease costs one write per run; a run that outlives it, or dies holding it,
+ * costs repeats (never a loss: the cursor still moves only If-Match, after the enqueues). Each item
+ * carries its change id, so a receiver drops what repeats remain.
  *
  * Why the watermark may be the run's own clock: a record whose writer's clock is at or before
  * `now - commitLagMs` has committed by now (commitLagMs bounds a batch's life and clock skew), so
@@ -37,7 +44,14 @@ export interface DispatchReport {
   readonly messages: number;
   /** False when another run moved the cursor first: what this run enqueued may reach receivers twice. */
   readonly cursorMoved: boolean;
+  /** Set when another run holds the tenant's lease: nothing was read or sent; try again after this time. */
+  readonly busyUntilMs?: number;
 }
+
+/** How long a run may hold a tenant's outbox: far beyond a run's few requests. */
+export const outboxLeaseMs = 15_000;
+/** How long a kicked run waits for another instance's run to end before leaving it to the timer. */
+const busyWaitMs = 5_000;
 
 /** The changeType a record is notified as (SPEC 9: updated, deleted). */
 export const notifiedChangeType = (record: { readonly changeType: NotifiedChange['changeType'] }): 'updated' | 'deleted' => (record.changeType === 'groupDeleted' ? 'deleted' : 'updated');
@@ -63,23 +77,48 @@ const startOf = (subscription: SubscriptionDocument, nowMs: number): number => s
 /** One run of the outbox for one tenant. Throws on a store or queue fault, leaving the cursor unmoved. */
 export async function dispatchTenant(container: Container, tenantId: string): Promise<DispatchReport> {
   const store = new SubscriptionStore(container);
-  const [progress, subscriptions] = await Promise.all([store.readProgress(tenantId), store.listOfTenant(tenantId)]);
-  // The clock read before the change query: everything at or before nowMs - commitLagMs is in it.
-  const nowMs = Date.now();
-  const live = subscriptions.filter((subscription) => subscription.expiresAtMs > nowMs);
-  const previousWatermark = progress?.watermarkMs;
+  const [read, subscriptions] = await Promise.all([store.readProgress(tenantId), store.listOfTenant(tenantId)]);
+  const leasedAtMs = Date.now();
+  const busy = (untilMs: number): DispatchReport => ({ tenantId, read: 0, notified: 0, messages: 0, cursorMoved: false, busyUntilMs: untilMs });
+  if (read?.lease !== undefined && read.lease.untilMs > leasedAtMs) return busy(read.lease.untilMs);
+  const live = subscriptions.filter((subscription) => subscription.expiresAtMs > leasedAtMs);
+  const idle = { id: outboxProgressId, pk: subscriptionsPartition(tenantId), kind: 'outboxProgress', tenantId, recent: [], subscriptionIds: [] } as const;
   if (live.length === 0) {
     // Nothing to notify: the cursor moves to now (rarely written), so a later subscription's run reads a short window.
-    if (progress !== undefined && (progress.subscriptionIds.length > 0 || progress.watermarkMs < nowMs - 3_600_000)) {
-      await store.writeProgress(progress, { id: outboxProgressId, pk: subscriptionsPartition(tenantId), kind: 'outboxProgress', tenantId, watermarkMs: nowMs, recent: [], subscriptionIds: [] });
-    }
+    if (read !== undefined && (read.subscriptionIds.length > 0 || read.watermarkMs < leasedAtMs - 3_600_000)) await store.writeProgress(read, { ...idle, watermarkMs: leasedAtMs });
     return { tenantId, read: 0, notified: 0, messages: 0, cursorMoved: true };
   }
-  const known = new Set(progress?.subscriptionIds ?? []);
+  // The lease. A cursor written now for the first time lists no subscription, so every one is new
+  // to the run and gets every change since its creation, whatever the watermark says.
+  const cursor = read === undefined ? { ...idle, watermarkMs: leasedAtMs } : { ...idle, watermarkMs: read.watermarkMs, recent: read.recent, subscriptionIds: read.subscriptionIds };
+  const progress = await store.writeProgress(read, { ...cursor, lease: { runId: randomUUID(), untilMs: leasedAtMs + outboxLeaseMs } });
+  if (progress === undefined) return busy(leasedAtMs + busyWaitMs);
+  try {
+    return await dispatchLeased(container, store, tenantId, live, read, progress);
+  } catch (error) {
+    // Give the lease back (best effort) so the next run need not wait for it to expire.
+    await store.writeProgress(progress, cursor).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The rest of a run, holding the lease: read the window, enqueue, then move the cursor and give the lease back. */
+async function dispatchLeased(
+  container: Container,
+  store: SubscriptionStore,
+  tenantId: string,
+  live: readonly SubscriptionDocument[],
+  read: OutboxProgressDocument | undefined,
+  progress: OutboxProgressDocument,
+): Promise<DispatchReport> {
+  // The clock read before the change query: everything at or before nowMs - commitLagMs is in it.
+  const nowMs = Date.now();
+  const previousWatermark = read?.watermarkMs;
+  const known = new Set(progress.subscriptionIds);
   const base = previousWatermark === undefined ? Number.POSITIVE_INFINITY : previousWatermark - commitLagMs;
   const since = Math.min(base, ...live.filter((subscription) => !known.has(subscription.id)).map((subscription) => startOf(subscription, nowMs) - 1));
   const records = (await listChangesSince(container, since, { tenantId })).sort((a, b) => a.atMs - b.atMs || a.id.localeCompare(b.id));
-  const sent = new Set((progress?.recent ?? []).map((entry) => entry.changeId));
+  const sent = new Set(progress.recent.map((entry) => entry.changeId));
 
   const messages: DeliveryMessage[] = [];
   let notified = 0;
@@ -105,22 +144,24 @@ export async function dispatchTenant(container: Container, tenantId: string): Pr
 
   const watermarkMs = Math.max(previousWatermark ?? 0, nowMs);
   const recent = records.filter((record) => record.atMs > watermarkMs - commitLagMs).map((record) => ({ changeId: record.changeId, atMs: record.atMs }));
-  const cursorMoved = await store.writeProgress(progress, {
-    id: outboxProgressId,
-    pk: subscriptionsPartition(tenantId),
-    kind: 'outboxProgress',
-    tenantId,
-    watermarkMs,
-    recent,
-    subscriptionIds: live.map((subscription) => subscription.id),
-  });
+  // Moves the cursor and gives the lease back in one write.
+  const cursorMoved =
+    (await store.writeProgress(progress, {
+      id: outboxProgressId,
+      pk: subscriptionsPartition(tenantId),
+      kind: 'outboxProgress',
+      tenantId,
+      watermarkMs,
+      recent,
+      subscriptionIds: live.map((subscription) => subscription.id),
+    })) !== undefined;
   if (!cursorMoved) outboxCounters.racedRuns += 1;
   outboxCounters.notified += notified;
   return { tenantId, read: records.length, notified, messages: messages.length, cursorMoved };
 }
 
 /** Totals of this process, for logs and the stress run. */
-export const outboxCounters = { runs: 0, failedRuns: 0, notified: 0, racedRuns: 0 };
+export const outboxCounters = { runs: 0, failedRuns: 0, notified: 0, racedRuns: 0, busyRuns: 0 };
 
 type Log = (message: string, details?: unknown) => void;
 const runs = new Map<string, { again: boolean; promise: Promise<void> }>();
@@ -140,12 +181,21 @@ export function kickDispatch(getContainer: () => Promise<Container>, tenantId: s
   const entry = { again: true, promise: Promise.resolve() };
   entry.promise = (async () => {
     try {
+      const waitUntilMs = Date.now() + busyWaitMs;
       while (entry.again) {
         entry.again = false;
         outboxCounters.runs += 1;
         try {
           const report = await dispatchTenant(await getContainer(), tenantId);
-          if (!report.cursorMoved) log('dispatchNotifications: another run moved the cursor first; these changes may be delivered twice', report);
+          if (report.busyUntilMs !== undefined) {
+            // Another instance's run: it may have read before this kick's commit, so run once it is done.
+            outboxCounters.busyRuns += 1;
+            const delayMs = Math.min(report.busyUntilMs, waitUntilMs) - Date.now();
+            if (delayMs > 0) {
+              await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, 250)));
+              entry.again = true;
+            }
+          } else if (!report.cursorMoved) log('dispatchNotifications: another run moved the cursor first; these changes may be delivered twice', report);
         } catch (error) {
           outboxCounters.failedRuns += 1;
           log('dispatchNotifications failed; the next run sends these changes', { tenantId, error: error instanceof Error ? error.message : String(error) });

@@ -41,6 +41,8 @@ export interface OutboxProgressDocument {
   readonly recent: readonly { readonly changeId: string; readonly atMs: number }[];
   /** The subscriptions the last dispatch sent to: one not listed is new, and gets every change since its creation. */
   readonly subscriptionIds: readonly string[];
+  /** The run dispatching now, until when (src/subscriptions/outbox.ts): other runs wait instead of sending the same changes. */
+  readonly lease?: { readonly runId: string; readonly untilMs: number };
   readonly _etag?: string;
 }
 
@@ -107,15 +109,20 @@ export class SubscriptionStore {
     }
   }
 
-  /** Writes progress only if nobody else did since it was read (If-Match), so two runs never both move it. */
-  async writeProgress(previous: OutboxProgressDocument | undefined, next: Omit<OutboxProgressDocument, '_etag'>): Promise<boolean> {
+  /**
+   * Writes progress only if nobody else did since it was read (If-Match), so two runs never both
+   * move it: the document as stored (with its new etag), or undefined when another run wrote first.
+   */
+  async writeProgress(previous: OutboxProgressDocument | undefined, next: Omit<OutboxProgressDocument, '_etag'>): Promise<OutboxProgressDocument | undefined> {
     try {
-      if (previous?._etag === undefined) await this.container.items.create(next);
-      else await this.container.item(next.id, next.pk).replace(next, { accessCondition: { type: 'IfMatch', condition: previous._etag } });
-      return true;
+      const { resource } =
+        previous?._etag === undefined
+          ? await this.container.items.create(next)
+          : await this.container.item(next.id, next.pk).replace(next, { accessCondition: { type: 'IfMatch', condition: previous._etag } });
+      return resource;
     } catch (error) {
       const code = (error as { code?: number }).code;
-      if (code === 409 || code === 412) return false;
+      if (code === 409 || code === 412) return undefined;
       throw error;
     }
   }

@@ -7,7 +7,7 @@
 import { getCosmosStore } from '../../src/store/cosmosStore';
 import { listChangesSince } from '../../src/changes/changeReads';
 import { startTriggerHost, type RunningTriggerHost } from '../../src/local/triggerHost';
-import { outboxIdle } from '../../src/subscriptions/outbox';
+import { dispatchTenant, outboxIdle } from '../../src/subscriptions/outbox';
 import { queueFunctions, timerFunctions } from '../../functions/triggers';
 import { TestService } from '../support/testService';
 import { Receiver } from './receiver';
@@ -168,6 +168,30 @@ describe('change notifications through the queue', () => {
     const all = new Set((await listChangesSince((await getCosmosStore()).memberships, 0, { tenantId: service.tenantId })).map((record) => record.changeId));
     expect(target.notifications().filter((item) => !all.has(item.id as string))).toEqual([]);
     await recordReceipts(target);
+  });
+
+  it('two outbox runs at once (two instances) send each change once: one holds the tenant’s lease, the other waits', async () => {
+    const target = await startReceiver();
+    const group = await service.createGroup();
+    await subscribe({ resource: `groups/${group.id}/members`, notificationUrl: target.url() });
+    const users = await Promise.all(Array.from({ length: 6 }, () => service.createUser()));
+    for (const user of users) expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    const logged = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded');
+    await target.until(() => logged.every((record) => target.notifications().some((item) => item.id === record.changeId)));
+    await outboxIdle();
+    const delivered = target.notifications().length;
+    // The tenant's cursor lost (as if never written): every change since the subscription's creation is
+    // due again, and two runs start together, as on two instances.
+    const { memberships } = await getCosmosStore();
+    await memberships.item('$outbox', `${service.tenantId}|subscriptions`).delete();
+    const reports = await Promise.all([dispatchTenant(memberships, service.tenantId), dispatchTenant(memberships, service.tenantId)]);
+    expect(reports.map((report) => report.notified).sort((a, b) => a - b)).toEqual([0, logged.length]);
+    await target.until(() => target.notifications().length >= delivered + logged.length);
+    await outboxIdle();
+    // Each change twice in all (once at its commit, once after the cursor was lost), never three times.
+    const counts = new Map<unknown, number>();
+    for (const item of target.notifications()) counts.set(item.id, (counts.get(item.id) ?? 0) + 1);
+    expect(logged.map((record) => counts.get(record.changeId))).toEqual(logged.map(() => 2));
   });
 
   it('retries a receiver that answers 503 twice, with back-off, until it takes the change', async () => {
