@@ -11,7 +11,6 @@ import type { Repositories } from '../store/repositories';
 import { getCosmosStore } from '../store/cosmosStore';
 import { isLifecycleChange, isMembershipChange, isOwnershipChange, type ChangeRecord } from './changeLog';
 import { commitLagMs, listChangesSince } from './changeReads';
-import { mapWithConcurrency } from '../directory/directoryObjectReads';
 
 /**
  * GET /groups/delta (SPEC 9) over the change log (changeLog.ts).
@@ -19,7 +18,7 @@ import { mapWithConcurrency } from '../directory/directoryObjectReads';
  * A round reads the tenant's records written after the token's watermark `w` (one query) and
  * answers each group they name as it is now (read afresh), with `members@delta` for the members
  * the records name, each in its state now: a member the group side holds is listed, one it does
- * not is `@removed` (one point read per member named, 16 at a time). The records' order is never
+ * not is `@removed` (one query per group and 100 members named). The records' order is never
  * used, so no ordering has to be kept when they are written (changeLog.ts). A group that is gone
  * is `@removed`. The next watermark is the round's start less commitLagMs, so a record that
  * committed late (its writer's clock before the watermark's) is still found; what changed in that
@@ -244,28 +243,21 @@ async function syncPage(request: GraphRequest, repositories: Repositories, state
   return { status: 200, body: { '@odata.context': contextOf(request, state.sel), value, ...link } };
 }
 
-/** Store reads in flight at once for the members one round names. */
-const memberReadConcurrency = 16;
-
 /** The members `records` name, each as the group side holds it now: listed, or `@removed`. */
 async function namedMembers(repositories: Repositories, tenantId: string, groupId: string, records: readonly ChangeRecord[]): Promise<MemberRef[]> {
   const named = new Map<string, ChangeRecord>();
   for (const record of records) if (isMembershipChange(record)) named.set(record.memberId!, record);
-  return mapWithConcurrency([...named.values()], memberReadConcurrency, async (record) => {
-    const edge = await repositories.memberships.getMembership(tenantId, groupId, record.memberId!);
-    return { id: record.memberId!, type: edge?.farType ?? record.memberType, removed: edge === undefined };
-  });
+  const present = await repositories.memberships.presentEdges(tenantId, groupId, 'member', [...named.keys()]);
+  return [...named.values()].map((record) => ({ id: record.memberId!, type: present.get(record.memberId!) ?? record.memberType, removed: !present.has(record.memberId!) }));
 }
 
 /** The owners `records` name, each as the owner partition holds it now: listed, or `@removed`. */
 async function namedOwners(repositories: Repositories, tenantId: string, groupId: string, records: readonly ChangeRecord[]): Promise<MemberRef[]> {
   const named = new Set<string>();
   for (const record of records) if (isOwnershipChange(record)) named.add(record.ownerId!);
-  return mapWithConcurrency([...named], memberReadConcurrency, async (ownerId) => {
-    const edge = await repositories.memberships.getOwnership(tenantId, groupId, ownerId);
-    // Owners are users (src/directory/groupOwners.ts), so a removed one is typed as one too.
-    return { id: ownerId, type: edge?.farType ?? 'user', removed: edge === undefined };
-  });
+  const present = await repositories.memberships.presentEdges(tenantId, groupId, 'owner', [...named]);
+  // Owners are users (src/directory/groupOwners.ts), so a removed one is typed as one too.
+  return [...named].map((ownerId) => ({ id: ownerId, type: present.get(ownerId) ?? 'user', removed: !present.has(ownerId) }));
 }
 
 /**

@@ -136,6 +136,38 @@ export class MembershipRepository {
     return resource;
   }
 
+  /**
+   * Which of `objectIds` are, now, members (kind 'member', the group side: the truth) or owners of
+   * `groupId`, with their types: one single-partition query per 100 ids (`id` is always indexed:
+   * https://learn.microsoft.com/azure/cosmos-db/index-policy#include-exclude-paths), where a
+   * point read per id made a delta round's page as likely to fail as its number of ids.
+   */
+  async presentEdges(tenantId: string, groupId: string, kind: 'member' | 'owner', objectIds: readonly string[]): Promise<Map<string, EdgeDocument['farType']>> {
+    const partitionKey = kind === 'member' ? groupSidePartition(tenantId, groupId) : ownerPartition(tenantId, groupId);
+    const present = new Map<string, EdgeDocument['farType']>();
+    const chunks: string[][] = [];
+    for (let index = 0; index < objectIds.length; index += 100) chunks.push(objectIds.slice(index, index + 100));
+    await Promise.all(
+      chunks.map(async (ids) => {
+        const { resources } = await this.container.items
+          .query<Pick<EdgeDocument, 'id' | 'farType'>>(
+            {
+              query: 'SELECT c.id, c.farType FROM c WHERE c.pk = @pk AND c.kind = @kind AND ARRAY_CONTAINS(@ids, c.id)',
+              parameters: [
+                { name: '@pk', value: partitionKey },
+                { name: '@kind', value: kind },
+                { name: '@ids', value: ids },
+              ],
+            },
+            { partitionKey },
+          )
+          .fetchAll();
+        for (const found of resources) present.set(found.id, found.farType);
+      }),
+    );
+    return present;
+  }
+
   /** Owners can be removed, so this is always a read (one point read). */
   async isOwner(tenantId: string, groupId: string, objectId: string): Promise<boolean> {
     return (await this.getOwnership(tenantId, groupId, objectId)) !== undefined;

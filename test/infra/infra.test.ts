@@ -144,7 +144,9 @@ function queriedPaths(under = 'src'): { paths: string[]; files: string[] } {
     for (const m of source.matchAll(/"(SELECT\b[^"]*)"|'(SELECT\b[^']*)'|`(SELECT\b[^`]*)`/g)) {
       files.add(path.relative(repoRoot, file).split(path.sep).join('/'));
       const where = /\bWHERE\b([\s\S]*)$/i.exec(m[1] ?? m[2] ?? m[3] ?? '')?.[1] ?? '';
-      for (const field of where.matchAll(/\bc\.([A-Za-z_]\w*)/g)) paths.add(`/${field[1] ?? ''}/?`);
+      // `id` needs no included path: Cosmos DB always indexes it (and _ts) in consistent mode
+      // (https://learn.microsoft.com/azure/cosmos-db/index-policy#include-exclude-paths).
+      for (const field of where.matchAll(/\bc\.([A-Za-z_]\w*)/g)) if (field[1] !== 'id') paths.add(`/${field[1] ?? ''}/?`);
     }
     // Query strings built up piece by piece (checkConsistency.ts adds a tenant filter).
     for (const m of source.matchAll(/query \+= ['"`]\s*AND ([^'"`]*)['"`]/g)) {
