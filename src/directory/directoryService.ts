@@ -187,6 +187,9 @@ async function createGroupOnce(
     const creator = await directory.getObject(caller.tenantId, caller.userId);
     if (creator !== undefined) owners.set(creator.id, creator);
   }
+  // The nested-group closure (src/membership/closure.ts): each group nested at creation within its bound.
+  const nestedGroupIds = links.members.filter((member) => member.objectType === 'group').map((member) => member.id);
+  for (const memberId of nestedGroupIds) await memberships.closure.assertChangeWithinBounds(caller.tenantId, groupId, memberId, 'add');
   const reservations: NestingReservation[] = [];
   try {
     if (chosenId) {
@@ -206,6 +209,7 @@ async function createGroupOnce(
         throw error;
       }
     }
+    for (const memberId of nestedGroupIds) await memberships.closure.afterNestingChanged(caller.tenantId, groupId, memberId);
   } finally {
     await Promise.all(reservations.map((reservation) => reservation.release()));
   }

@@ -65,6 +65,9 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
   };
   if (binds.members.length === 0 && binds.owners.length === 0) return takeBack;
   const reservations: NestingReservation[] = [];
+  const nested = binds.members.filter((member) => member.objectType === 'group');
+  // The nested-group closure (closure.ts): a nesting too costly to propagate is a 400 before anything is written.
+  for (const member of nested) await store.memberships.closure.assertChangeWithinBounds(group.tenantId, group.id, member.id, 'add');
   try {
     for (const member of binds.members) {
       if (member.objectType === 'group') reservations.push(await reserveNesting(store.memberships, group.tenantId, group.id, member.id));
@@ -73,7 +76,10 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
     for (const member of binds.members) {
       const outcome = await store.memberships.createMembership(group, member);
       if (!outcome.created) throw graphErrors.referenceAlreadyExists('members');
-      written.push(() => store.memberships.deleteMembership(group, member));
+      written.push(async () => {
+        await store.memberships.deleteMembership(group, member);
+        if (member.objectType === 'group') await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+      });
     }
     for (const owner of binds.owners) {
       if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
@@ -84,6 +90,13 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
     throw error;
   } finally {
     await Promise.all(reservations.map((reservation) => reservation.release()));
+  }
+  try {
+    // Once both sides of every nesting are written (closure.ts rule 3), as an add does, after the guard's release.
+    for (const member of nested) await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+  } catch (error) {
+    await takeBack();
+    throw error;
   }
   return takeBack;
 }

@@ -4,6 +4,7 @@ import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
 import { runLoggedBatch, type ChangeDraft } from '../changes/changeLog';
 import { toStoreFault } from '../store/storeFaults';
 import { PendingDeletions } from './pendingDeletions';
+import { GroupClosure } from './closure';
 import { readGroupAnchor, readMemberAnchor } from './anchors';
 import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { EdgeSelection } from './edgeQuery';
@@ -112,12 +113,15 @@ export type EdgeRouting = Pick<EdgeDocument, 'id' | 'pk' | 'kind' | 'groupId' | 
 export class MembershipRepository {
   /** Objects whose DELETE has begun: relation pages never show them (pendingDeletions.ts). */
   readonly deletions: PendingDeletions;
+  /** The nested-group closure (closure.ts), in the same container. */
+  readonly closure: GroupClosure;
 
   constructor(
     private readonly container: Container,
     deletions?: PendingDeletions,
   ) {
     this.deletions = deletions ?? new PendingDeletions(container);
+    this.closure = new GroupClosure(container);
   }
 
   /** The group-side edge, if `memberId` is a direct member of `groupId`. One point read. */

@@ -111,6 +111,8 @@ async function addMembershipOnce(
   const origin = originOf(caller, command.request);
   let outcome;
   if (member.objectType === 'group') {
+    // Closure (closure.ts): a nesting too costly to propagate is a 400 before anything is written.
+    await memberships.closure.assertChangeWithinBounds(tenantId, group.id, member.id, 'add');
     const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
     try {
       reservation.assertFresh();
@@ -118,6 +120,11 @@ async function addMembershipOnce(
     } finally {
       await reservation.release();
     }
+    // After the release: the closure's upkeep needs no guard (closure.ts), and holding the guard's
+    // entry through it made concurrent checks count it longer and releases lose more races (an
+    // entry a lost release leaves behind is an edge to every check until it expires).
+    // Also on a duplicate or a replay: a retry completes a propagation an earlier attempt cut short.
+    await memberships.closure.afterNestingChanged(tenantId, group.id, member.id);
   } else {
     outcome = await memberships.createMembership(group, member, origin);
   }
@@ -136,5 +143,8 @@ export async function removeMembership(directory: DirectoryRepository, membershi
   ]);
   authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
+  const nesting = member.objectType === 'group';
+  if (nesting) await memberships.closure.assertChangeWithinBounds(caller.tenantId, group.id, member.id, 'remove');
   if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
+  if (nesting) await memberships.closure.afterNestingChanged(caller.tenantId, group.id, member.id);
 }

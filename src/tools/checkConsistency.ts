@@ -10,11 +10,13 @@
  * side is an "orphan". `--repair` runs the reconciler first (the timer's job, with its grace
  * period for member sides that an add in flight may still be backing, unless --grace-ms says
  * otherwise). It also looks for cycles of nested groups (group sides whose member is a group),
- * which the service must never let form (issue 8, item 4), and lists the groups of each.
+ * which the service must never let form (issue 8, item 4), and lists the groups of each. It
+ * verifies the nested-group closure against the edges too, and `--repair` rewrites what differs.
  * Prints the counts; exits 1 when inconsistent or cyclic, 2 when it could not run.
  */
 import type { Container } from '@azure/cosmos';
 import type { ServiceSettings } from '../config/settings';
+import { checkClosure } from '../membership/closureCheck';
 import { groupSidePartition, memberSidePartition } from '../membership/edges';
 import { reconcileMemberships, type ReconcileReport } from '../membership/reconciler';
 import { createCosmosStore } from '../store/cosmosStore';
@@ -242,8 +244,13 @@ async function main(): Promise<number> {
     }
     console.log(`cycles of nested groups: ${report.cycles.length}`);
     for (const cycle of report.cycles.slice(0, listed)) console.log(`  tenant ${cycle.tenantId}: ${cycle.groupIds.join(' contains ')}`);
-    console.log(report.consistent ? 'consistency: PASS' : 'consistency: FAIL');
-    return report.consistent ? 0 : 1;
+    // The nested-group closure (src/membership/closureCheck.ts): verified, and with --repair set to the edges' closure.
+    const closure = await checkClosure(store.memberships, { ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }), repair: options.repair });
+    console.log(`closure documents: ${closure.documents}, differing from the edges: ${closure.mismatches.length}${options.repair ? `, repaired: ${closure.repaired}` : ''}`);
+    for (const entry of closure.mismatches.slice(0, listed)) console.log(`  tenant ${entry.tenantId} group ${entry.groupId} ${entry.side}: ${entry.stored} stored, ${entry.expected} expected`);
+    const closureConsistent = closure.mismatches.length === closure.repaired;
+    console.log(report.consistent && closureConsistent ? 'consistency: PASS' : 'consistency: FAIL');
+    return report.consistent && closureConsistent ? 0 : 1;
   } finally {
     store.client.dispose();
   }
