@@ -3,7 +3,7 @@ import type { LifecycleStore } from '../directory/lifecycleStore';
 import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { graphErrors } from '../http/errors';
 import { checkMembershipRules } from './membershipRules';
-import { reserveNesting, type NestingReservation } from './nestingGuard';
+import { finishReservations, reserveNesting, type NestingReservation } from './nestingGuard';
 
 /** `members@odata.bind` and `owners@odata.bind` of a group PATCH, each resolved to its object. */
 export interface ResolvedBinds {
@@ -65,10 +65,9 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
   };
   if (binds.members.length === 0 && binds.owners.length === 0) return takeBack;
   const reservations: NestingReservation[] = [];
-  const nested = binds.members.filter((member) => member.objectType === 'group');
-  // The nested-group closure (closure.ts): a nesting too costly to propagate is a 400 before anything is written.
-  for (const member of nested) await store.memberships.closure.assertChangeWithinBounds(group.tenantId, group.id, member.id, 'add');
   try {
+    // Each nesting through the tenant's nesting journal (nestingGuard.ts): its cycle check and the
+    // closure's bound (a 400 before anything is written), pending until the closure is updated.
     for (const member of binds.members) {
       if (member.objectType === 'group') reservations.push(await reserveNesting(store.memberships, group.tenantId, group.id, member.id));
     }
@@ -77,8 +76,17 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
       const outcome = await store.memberships.createMembership(group, member);
       if (!outcome.created) throw graphErrors.referenceAlreadyExists('members');
       written.push(async () => {
-        await store.memberships.deleteMembership(group, member);
-        if (member.objectType === 'group') await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+        if (member.objectType !== 'group') {
+          await store.memberships.deleteMembership(group, member);
+          return;
+        }
+        // Taking a nesting back is a removal, journaled as one.
+        const removal = await reserveNesting(store.memberships, group.tenantId, group.id, member.id, undefined, 'remove');
+        try {
+          await store.memberships.deleteMembership(group, member);
+        } finally {
+          await removal.finish();
+        }
       });
     }
     for (const owner of binds.owners) {
@@ -86,14 +94,14 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
       written.push(() => store.deleteOwner(group.tenantId, group.id, owner.id));
     }
   } catch (error) {
+    // Within the reservations: the take-back's removals are covered by their entries too.
     await takeBack();
+    await finishReservations(reservations).catch(() => undefined);
     throw error;
-  } finally {
-    await Promise.all(reservations.map((reservation) => reservation.release()));
   }
   try {
-    // Once both sides of every nesting are written (closure.ts rule 3), as an add does, after the guard's release.
-    for (const member of nested) await store.memberships.closure.afterNestingChanged(group.tenantId, group.id, member.id);
+    // Once both sides of every nesting are written (closure.ts rule 3), as an add does.
+    await finishReservations(reservations);
   } catch (error) {
     await takeBack();
     throw error;

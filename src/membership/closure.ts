@@ -42,9 +42,13 @@ import { groupSidePartition, memberSidePartition } from './edges';
  *     written, so an edge that a neighbour listing in 2 missed was written after that listing,
  *     hence after X's write, and the edge writer's recompute reads X's new value.
  * When every writer has finished, every document equals the union over its neighbours as they
- * are then, which by induction over the DAG is the closure. A writer cut short (a store fault)
- * leaves documents behind until the next change of the same edge (a retried add or removal runs
- * the recompute again) or `npm run check-consistency -- --repair`.
+ * are then, which by induction over the DAG is the closure.
+ *
+ * A writer cut short (a store fault after its edge write) does not leave the closure lagging
+ * silently: the change was entered in the tenant's journal (the nesting guard's `pending` list,
+ * nestingGuard.ts) before its edge was written, and leaves it only once this update has run to
+ * the end. Readers finish what a pending entry affects before answering (closureJournal.ts), and
+ * the timer finishes and settles what is left.
  */
 export const closurePartition = (tenantId: string, groupId: string): string => `${tenantId}|closure|${groupId}`;
 
@@ -72,8 +76,25 @@ export const closureLimits = {
   /**
    * Closure documents one add or removal of a nesting may rewrite: |desc(M)|+1 ancestor documents
    * plus |anc(P)|+1 descendant documents. Beyond it the change is a 400, before anything is written.
+   * Each document costs about 7 store requests to recompute (its read, its neighbours' query, a
+   * neighbour's document per direct neighbour, the If-Match write, the query for what it feeds;
+   * `npm run bench`, BENCH_ONLY=transitive), so this bounds a nesting change at about 700
+   * requests for groups with one direct parent and child each.
    */
-  maxDocumentsPerChange: 500,
+  maxDocumentsPerChange: 100,
+  /**
+   * Store requests of one document's recompute when it has one direct neighbour on the side
+   * recomputed (a chain): its read, the neighbours' query (a plan and a page), the neighbour's
+   * document, the If-Match write, the query for what it feeds (a plan and a page). Each further
+   * direct neighbour adds one point read.
+   */
+  requestsPerDocument: 7,
+  /**
+   * Store requests of a nesting add around its closure update, at most, without contention: the
+   * guard's read, the closure's 4 reads (plus one per distinct member of a pending add), the two
+   * objects' reads, the guard's commit, the two edge batches, the journal entry's removal.
+   */
+  requestsAroundUpdate: 12,
   /** Ids one closure document may hold (its size: about 40 bytes an id). */
   maxSetSize: 10_000,
   /** Recomputes in flight at once for one change. */
@@ -82,12 +103,13 @@ export const closureLimits = {
   recomputeAttempts: 20,
 } as const;
 
-const changeTooLarge = (documents: number) =>
+export const changeTooLarge = (documents: number) =>
   new GraphError(
     'Request_BadRequest',
     `The nesting change would rewrite the nested-group closure of ${documents} groups (the groups under the member group and the groups above the target group); at most ${closureLimits.maxDocumentsPerChange} are allowed per change.`,
   );
-const setTooLarge = (size: number) => new GraphError('Request_BadRequest', `The nesting would give a group ${size} nested groups above or below it; at most ${closureLimits.maxSetSize} are allowed.`);
+export const setTooLarge = (size: number) =>
+  new GraphError('Request_BadRequest', `The nesting would give a group ${size} nested groups above or below it; at most ${closureLimits.maxSetSize} are allowed.`);
 
 function statusOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;

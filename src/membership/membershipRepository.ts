@@ -443,15 +443,19 @@ export class MembershipRepository {
   /** The tenant's nesting guard (see nestingGuard.ts); an absent one is empty and has no etag. */
   async readNestingGuard(tenantId: string): Promise<NestingGuardState> {
     const { resource } = await this.container.item(nestingGuardId, nestingGuardPartition(tenantId)).read<NestingGuardDocument>();
-    if (resource === undefined) return { intents: [], commits: 0, landed: [], releases: 0, prunedThrough: 0 };
-    return {
-      intents: resource.intents ?? [],
+    if (resource === undefined) return { pending: [], commits: 0 };
+    return { pending: resource.pending ?? [], commits: resource.commits ?? 0, ...(resource._etag === undefined ? {} : { etag: resource._etag }) };
+  }
+
+  /** Every tenant's nesting guard that lists pending changes (the timer's read; it scans the container). */
+  async listPendingNestingGuards(): Promise<(NestingGuardState & { readonly tenantId: string })[]> {
+    const { resources } = await this.container.items.query<NestingGuardDocument>({ query: "SELECT * FROM c WHERE c.kind = 'nestingGuard' AND ARRAY_LENGTH(c.pending) > 0" }).fetchAll();
+    return resources.map((resource) => ({
+      tenantId: resource.tenantId,
+      pending: resource.pending ?? [],
       commits: resource.commits ?? 0,
-      landed: resource.landed ?? [],
-      releases: resource.releases ?? 0,
-      prunedThrough: resource.prunedThrough ?? 0,
       ...(resource._etag === undefined ? {} : { etag: resource._etag }),
-    };
+    }));
   }
 
   /**
@@ -466,11 +470,8 @@ export class MembershipRepository {
       pk: nestingGuardPartition(tenantId),
       tenantId,
       kind: 'nestingGuard',
-      intents: content.intents,
+      pending: content.pending,
       commits: content.commits,
-      landed: content.landed,
-      releases: content.releases,
-      prunedThrough: content.prunedThrough,
     };
     try {
       const response =

@@ -111,20 +111,16 @@ async function addMembershipOnce(
   const origin = originOf(caller, command.request);
   let outcome;
   if (member.objectType === 'group') {
-    // Closure (closure.ts): a nesting too costly to propagate is a 400 before anything is written.
-    await memberships.closure.assertChangeWithinBounds(tenantId, group.id, member.id, 'add');
+    // The cycle check and the closure's bound read the closure (nestingGuard.ts): a 400 before anything is written.
     const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
     try {
       reservation.assertFresh();
       outcome = await memberships.createMembership(group, member, origin);
     } finally {
-      await reservation.release();
+      // Whatever the write did (a duplicate, a replay, a fault): the closure update from the edges,
+      // then the journal entry goes. If it fails, the entry stays and the change remains visible.
+      await reservation.finish();
     }
-    // After the release: the closure's upkeep needs no guard (closure.ts), and holding the guard's
-    // entry through it made concurrent checks count it longer and releases lose more races (an
-    // entry a lost release leaves behind is an edge to every check until it expires).
-    // Also on a duplicate or a replay: a retry completes a propagation an earlier attempt cut short.
-    await memberships.closure.afterNestingChanged(tenantId, group.id, member.id);
   } else {
     outcome = await memberships.createMembership(group, member, origin);
   }
@@ -143,8 +139,19 @@ export async function removeMembership(directory: DirectoryRepository, membershi
   ]);
   authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
-  const nesting = member.objectType === 'group';
-  if (nesting) await memberships.closure.assertChangeWithinBounds(caller.tenantId, group.id, member.id, 'remove');
-  if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
-  if (nesting) await memberships.closure.afterNestingChanged(caller.tenantId, group.id, member.id);
+  if (member.objectType !== 'group') {
+    if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
+    return;
+  }
+  // A nesting's removal is journaled as an add is (nestingGuard.ts): pending before the delete,
+  // settled only once the closure was recomputed after it.
+  const reservation = await reserveNesting(memberships, caller.tenantId, group.id, member.id, undefined, 'remove');
+  let removed: boolean;
+  try {
+    reservation.assertFresh();
+    removed = await memberships.deleteMembership(group, member);
+  } finally {
+    await reservation.finish();
+  }
+  if (!removed) throw graphErrors.resourceNotFound(memberId);
 }

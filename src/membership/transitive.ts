@@ -5,6 +5,7 @@ import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '..
 import type { DirectoryRepository } from '../directory/directoryRepository';
 import { GraphError } from '../http/errors';
 import { closureLimits } from './closure';
+import { affectsGroupsOf, affectsMembersOf, finishAffecting } from './closureJournal';
 import type { MembershipRepository } from './membershipRepository';
 
 /**
@@ -14,7 +15,10 @@ import type { MembershipRepository } from './membershipRepository';
  *   `ancestors` documents (point reads, all at once): two rounds, whatever the depth;
  * - the members of a group, through every path: its `descendants` document, then the direct
  *   members of it and of each group under it (one single-partition query each, at once).
- * Each object once, however many paths lead to it. Objects being deleted are left out, as on
+ * Each object once, however many paths lead to it. The tenant's journal of nesting changes is read
+ * in the first round too: a change still pending that could alter the answer has its closure
+ * update run before the answer is read (closureJournal.ts), so a fault that cut an update short
+ * never shows (a third round, only then). Objects being deleted are left out, as on
  * direct lists. SPEC 2's rule for groups whose visibility is HiddenMembership: such a group shows
  * in the transitive memberOf of another object only to a caller who may see its members (owners,
  * members, the roles, Directory.Read.All apps, the subject itself); in transitiveMembers it is
@@ -41,15 +45,21 @@ export interface TransitiveSubject {
 export async function transitiveGroupIds(memberships: MembershipRepository, tenantId: string, subject: TransitiveSubject): Promise<Set<string>> {
   const deletedRead = memberships.deletions.deletedIds(tenantId);
   deletedRead.catch(() => undefined);
-  let ids: Set<string>;
-  if (subject.objectType === 'group') {
-    ids = new Set((await memberships.closure.read(tenantId, subject.id, 'ancestors')).ids);
-  } else {
+  // The tenant's journal of nesting changes (nestingGuard.ts), in the same first round.
+  const guardRead = memberships.readNestingGuard(tenantId);
+  guardRead.catch(() => undefined);
+  const readIds = async (): Promise<Set<string>> => {
+    if (subject.objectType === 'group') return new Set((await memberships.closure.read(tenantId, subject.id, 'ancestors')).ids);
     const direct = await memberships.closure.neighbours(tenantId, subject.id, 'ancestors');
-    ids = new Set(direct);
+    const found = new Set(direct);
     const sets = await mapWithConcurrency(direct, closureLimits.concurrency * 4, (groupId) => memberships.closure.read(tenantId, groupId, 'ancestors'));
-    for (const set of sets) for (const id of set.ids) ids.add(id);
-  }
+    for (const set of sets) for (const id of set.ids) found.add(id);
+    return found;
+  };
+  let ids = await readIds();
+  // Never an answer from a closure that a pending change affects: its update is run first
+  // (closureJournal.ts), and the closure read again.
+  if (await finishAffecting(memberships, tenantId, await guardRead, affectsGroupsOf(subject.id, ids))) ids = await readIds();
   for (const id of await deletedRead) ids.delete(id);
   if (ids.size > maxTransitiveResults) throw resultSizeExceeded();
   return ids;
@@ -87,7 +97,10 @@ const byId = (left: Readonly<Record<string, unknown>>, right: Readonly<Record<st
  */
 export async function transitiveMembers(memberships: MembershipRepository, caller: Caller, groupId: string): Promise<Record<string, unknown>[]> {
   const tenantId = caller.tenantId;
-  const [below, deleted] = await Promise.all([memberships.closure.read(tenantId, groupId, 'descendants'), memberships.deletions.deletedIds(tenantId)]);
+  const [stored, deleted, guard] = await Promise.all([memberships.closure.read(tenantId, groupId, 'descendants'), memberships.deletions.deletedIds(tenantId), memberships.readNestingGuard(tenantId)]);
+  let below = stored;
+  // As for the groups above (transitiveGroupIds): a pending change under the group is finished first.
+  if (await finishAffecting(memberships, tenantId, guard, affectsMembersOf(groupId, new Set(stored.ids)))) below = await memberships.closure.read(tenantId, groupId, 'descendants');
   const groups = [groupId, ...below.ids.filter((id) => !deleted.has(id))];
   if (groups.length > maxTransitiveResults) throw resultSizeExceeded();
   const pages = await mapWithConcurrency(groups, readConcurrency, (id) => memberships.closure.directMembers(tenantId, id));
