@@ -195,6 +195,7 @@ async function createGroupOnce(
   for (const member of links.members) {
     if (member.objectType === 'group') reservations.push(await reserveNesting(memberships, caller.tenantId, groupId, member.id));
   }
+  let writeFailed = true;
   try {
     for (const reservation of reservations) reservation.assertFresh();
     const takeBack = await memberships.createEdgesOfNewGroup(group, [...owners.values()], links.members);
@@ -208,8 +209,9 @@ async function createGroupOnce(
         throw error;
       }
     }
+    writeFailed = false;
   } finally {
-    await finishReservations(reservations);
+    await finishReservations(reservations, writeFailed);
   }
   return group;
 }

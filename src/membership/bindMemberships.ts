@@ -82,10 +82,12 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
         }
         // Taking a nesting back is a removal, journaled as one.
         const removal = await reserveNesting(store.memberships, group.tenantId, group.id, member.id, undefined, 'remove');
+        let writeFailed = true;
         try {
           await store.memberships.deleteMembership(group, member);
+          writeFailed = false;
         } finally {
-          await removal.finish();
+          await removal.finish(writeFailed);
         }
       });
     }
@@ -96,7 +98,7 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
   } catch (error) {
     // Within the reservations: the take-back's removals are covered by their entries too.
     await takeBack();
-    await finishReservations(reservations).catch(() => undefined);
+    await finishReservations(reservations, true).catch(() => undefined);
     throw error;
   }
   try {

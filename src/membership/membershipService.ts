@@ -113,13 +113,15 @@ async function addMembershipOnce(
   if (member.objectType === 'group') {
     // The cycle check and the closure's bound read the closure (nestingGuard.ts): a 400 before anything is written.
     const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
+    let writeFailed = true;
     try {
       reservation.assertFresh();
       outcome = await memberships.createMembership(group, member, origin);
+      writeFailed = false;
     } finally {
       // Whatever the write did (a duplicate, a replay, a fault): the closure update from the edges,
-      // then the journal entry goes. If it fails, the entry stays and the change remains visible.
-      await reservation.finish();
+      // then the journal entry goes, unless the write failed or the update did: then it stays pending.
+      await reservation.finish(writeFailed);
     }
   } else {
     outcome = await memberships.createMembership(group, member, origin);
@@ -147,11 +149,13 @@ export async function removeMembership(directory: DirectoryRepository, membershi
   // settled only once the closure was recomputed after it.
   const reservation = await reserveNesting(memberships, caller.tenantId, group.id, member.id, undefined, 'remove');
   let removed: boolean;
+  let writeFailed = true;
   try {
     reservation.assertFresh();
     removed = await memberships.deleteMembership(group, member);
+    writeFailed = false;
   } finally {
-    await reservation.finish();
+    await reservation.finish(writeFailed);
   }
   if (!removed) throw graphErrors.resourceNotFound(memberId);
 }

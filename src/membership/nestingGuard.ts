@@ -214,9 +214,12 @@ export interface NestingReservation {
   assertFresh(): void;
   /**
    * Step 5: the closure update from the edges as they are now (whether the write landed or not),
-   * then the entry's removal. Throws when the update fails: the entry stays pending.
+   * then the entry's removal. Throws when the update fails: the entry stays pending. After a
+   * failed write (`writeFailed`: it may have left one side of the edge behind, which the
+   * reconciler mends later) the entry stays too, marked `writeEnded`, for the timer to finish
+   * once the sides agree.
    */
-  finish(): Promise<void>;
+  finish(writeFailed?: boolean): Promise<void>;
 }
 
 /**
@@ -269,7 +272,7 @@ function reservationOf(memberships: MembershipRepository, tenantId: string, own:
     assertFresh() {
       if (performance.now() - committedAt > nestingLimits.writeDeadlineMs) throw graphErrors.storeUnavailable(2);
     },
-    async finish() {
+    async finish(writeFailed = false) {
       try {
         await memberships.closure.afterNestingChanged(tenantId, own.groupId, own.memberId);
       } catch (error) {
@@ -277,7 +280,8 @@ function reservationOf(memberships: MembershipRepository, tenantId: string, own:
         await markWriteEnded(memberships, tenantId, own.id, committed);
         throw error;
       }
-      await removePending(memberships, tenantId, new Set([own.id]), committed);
+      if (writeFailed) await markWriteEnded(memberships, tenantId, own.id, committed);
+      else await removePending(memberships, tenantId, new Set([own.id]), committed);
     },
   };
 }
@@ -322,11 +326,11 @@ async function markWriteEnded(memberships: MembershipRepository, tenantId: strin
  * Finishes every reservation (step 5), one after the other, each whatever the others did; throws
  * the first failure at the end (its entry, and any other that failed, stay pending).
  */
-export async function finishReservations(reservations: readonly NestingReservation[]): Promise<void> {
+export async function finishReservations(reservations: readonly NestingReservation[], writeFailed = false): Promise<void> {
   let failure: unknown;
   for (const reservation of reservations) {
     try {
-      await reservation.finish();
+      await reservation.finish(writeFailed);
     } catch (error) {
       failure ??= error;
     }
