@@ -1,4 +1,5 @@
 import { startEmbeddedCosmos } from '../../src/local/embeddedStores';
+import { closureLimits } from '../../src/membership/closure';
 import { TestService } from '../support/testService';
 
 /**
@@ -53,22 +54,25 @@ export async function measureTransitive(): Promise<{ pass: boolean; line: string
     // at least `roundDelay` later). Counting waves, not dividing the latency by the delay, leaves out
     // the service's own time (token checks, JSON), which is no store round.
     const roundDelay = 200;
-    const roundCounts: number[] = [];
-    for (let sample = 0; sample < 5; sample += 1) {
-      const arrivals: number[] = [];
-      service.proxy.rule = () => {
-        arrivals.push(performance.now());
-        return { kind: 'delay', ms: roundDelay };
+    const countRounds = async (call: () => Promise<unknown>) => {
+      const roundCounts: number[] = [];
+      for (let sample = 0; sample < 5; sample += 1) {
+        const arrivals: number[] = [];
+        service.proxy.rule = () => {
+          arrivals.push(performance.now());
+          return { kind: 'delay', ms: roundDelay };
+        };
+        await call();
+        roundCounts.push(arrivals.filter((at, index) => index === 0 || at - arrivals[index - 1]! > roundDelay / 2).length);
+      }
+      service.proxy.rule = (request) => {
+        requests += 1;
+        bytes += Number(request.headers['content-length'] ?? 0);
+        return undefined;
       };
-      await check();
-      roundCounts.push(arrivals.filter((at, index) => index === 0 || at - arrivals[index - 1]! > roundDelay / 2).length);
-    }
-    service.proxy.rule = (request) => {
-      requests += 1;
-      bytes += Number(request.headers['content-length'] ?? 0);
-      return undefined;
+      return Math.max(...roundCounts);
     };
-    const rounds = Math.max(...roundCounts);
+    const rounds = await countRounds(check);
     const checkTimes = await timed(check, 200);
     const readTimes = await timed(() => service.request('GET', `/v1.0/groups/${groups[0]}`), 200);
     outcomes.push({ pass: rounds <= 2, line: `checkMemberGroups (20 ids, depth 10, 1,000 groups): ${rounds} store rounds (target <= 2), ${checkRequests} store requests` });
@@ -99,6 +103,29 @@ export async function measureTransitive(): Promise<{ pass: boolean; line: string
     const tall = groups.slice(100, 151);
     for (let level = 1; level < tall.length; level += 1) await add(tall[level - 1]!, tall[level]!);
     await measure('50 ancestors', tall[50]!);
+
+    // The cycle check of a new nesting reads the closure (src/membership/nestingGuard.ts): the
+    // refused ring at the bottom of the 10-chain and of the 51-chain, where the check alone runs
+    // (a refusal writes nothing), in rounds and requests; then the bound, refused before any write.
+    const nest = (groupId: string, memberId: string) =>
+      service.request('POST', `/v1.0/groups/${groupId}/members/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/groups/${memberId}` } });
+    for (const [label, bottom, top] of [
+      ['10', groups[9]!, groups[0]!],
+      ['51', tall[50]!, tall[0]!],
+    ] as const) {
+      requests = 0;
+      const refused = await nest(bottom, top);
+      const checkCost = requests;
+      const checkRounds = await countRounds(() => nest(bottom, top));
+      outcomes.push({
+        pass: refused.status === 400 && checkRounds <= 2,
+        line: `cycle check of a nesting that would close a ring ${label} groups deep: ${refused.status}, ${checkRounds} store rounds (target <= 2; the objects and the journal, then the closure), ${checkCost} store requests`,
+      });
+    }
+    outcomes.push({
+      pass: true,
+      line: `bound: at most ${closureLimits.maxDocumentsPerChange} closure documents per nesting change, refused with a 400 before any write beyond it (about ${closureLimits.requestsAroundUpdate} + ${closureLimits.requestsPerDocument} store requests per document for groups with one direct neighbour on the side recomputed; test/membership/nestingLimits.test.ts)`,
+    });
   } finally {
     await service.stop();
     await cosmos.close();
