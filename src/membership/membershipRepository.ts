@@ -449,7 +449,9 @@ export class MembershipRepository {
 
   /** Every tenant's nesting guard that lists pending changes (the timer's read; it scans the container). */
   async listPendingNestingGuards(): Promise<(NestingGuardState & { readonly tenantId: string })[]> {
-    const { resources } = await this.container.items.query<NestingGuardDocument>({ query: "SELECT * FROM c WHERE c.kind = 'nestingGuard' AND ARRAY_LENGTH(c.pending) > 0" }).fetchAll();
+    // One guard per tenant: filtered here, so that the query needs only the indexed `kind` path (infra/).
+    const { resources: all } = await this.container.items.query<NestingGuardDocument>({ query: "SELECT * FROM c WHERE c.kind = 'nestingGuard'" }).fetchAll();
+    const resources = all.filter((resource) => (resource.pending ?? []).length > 0);
     return resources.map((resource) => ({
       tenantId: resource.tenantId,
       pending: resource.pending ?? [],
