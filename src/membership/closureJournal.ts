@@ -23,12 +23,16 @@ export const affectsMembersOf = (groupId: string, groupIds: ReadonlySet<string>)
 /**
  * Recomputes the closure for every pending change that `affects` selects (at once). Returns
  * whether there was any: the caller then reads the closure again. The entries stay listed (their
- * writer may still be writing); the writer or the timer removes them.
+ * writer may still be writing; the writer or the timer removes them), except those marked
+ * `edgeComplete`, whose writer has gone: they are removed.
  */
 export async function finishAffecting(memberships: MembershipRepository, tenantId: string, guard: NestingGuardState, affects: (entry: PendingNesting) => boolean): Promise<boolean> {
   const entries = guard.pending.filter(affects);
   if (entries.length === 0) return false;
   await finishEntries(memberships, tenantId, entries);
+  // Those whose edge is complete have no writer left: finished, they go (best effort).
+  const complete = new Set(entries.filter((entry) => entry.edgeComplete === true).map((entry) => entry.id));
+  if (complete.size > 0) await removePending(memberships, tenantId, complete, guard);
   return true;
 }
 

@@ -30,6 +30,9 @@ import type { MembershipRepository } from './membershipRepository';
  *     `pending` (If-Match). A fault anywhere from 4 on leaves the entry: the change stays visible.
  *     A writer whose update failed marks its entry `writeEnded` (best effort): a check then reads
  *     that edge's group side (the truth) in its second round, rather than counting it as an edge.
+ *     When only the update failed (the edge is complete) the change is answered as done, its entry
+ *     marked `edgeComplete`: the next writer finishes up to `settledPerChange` such entries beside
+ *     its own, a reader finishes those it affects, the timer the rest.
  *
  * Why no cycle can form: the successful guard replaces of a tenant are totally ordered. Take two
  * adds N1 before N2 in that order. N2 read the guard version it replaced after N1's replace, so
@@ -64,6 +67,8 @@ export const nestingLimits = {
   writeDeadlineMs: 60_000,
   /** ...so a pending entry this old has no writer left: a finisher may settle it (remove it after a recompute). */
   settleAfterMs: 5 * 60_000,
+  /** Pending entries with a complete edge that one change finishes beside its own. */
+  settledPerChange: 4,
   /** Pending changes a tenant's guard may list; beyond it, 429. */
   maxPending: 200,
   /** Per tenant, per instance: nesting checks at once. */
@@ -89,6 +94,12 @@ export interface PendingNesting {
    * of counting the entry as one until it is settled.
    */
   readonly writeEnded?: boolean;
+  /**
+   * Set with `writeEnded` when the edge write itself succeeded (only the closure update failed):
+   * both sides agree, so anyone may finish the entry (recompute, then remove it) at once: the next
+   * writer of the tenant's nestings and the next reader it affects do.
+   */
+  readonly edgeComplete?: boolean;
 }
 
 /** What the guard holds. */
@@ -214,10 +225,11 @@ export interface NestingReservation {
   assertFresh(): void;
   /**
    * Step 5: the closure update from the edges as they are now (whether the write landed or not),
-   * then the entry's removal. Throws when the update fails: the entry stays pending. After a
-   * failed write (`writeFailed`: it may have left one side of the edge behind, which the
-   * reconciler mends later) the entry stays too, marked `writeEnded`, for the timer to finish
-   * once the sides agree.
+   * then the entry's removal. Never throws: when the update fails, the entry stays pending (marked
+   * `writeEnded` and `edgeComplete`), so the change stands and its lag is visible. After a failed
+   * write (`writeFailed`: it may have left one side of the edge behind, which the reconciler
+   * mends later) the entry stays too, marked `writeEnded`, for the timer to finish once the sides
+   * agree.
    */
   finish(writeFailed?: boolean): Promise<void>;
 }
@@ -273,15 +285,21 @@ function reservationOf(memberships: MembershipRepository, tenantId: string, own:
       if (performance.now() - committedAt > nestingLimits.writeDeadlineMs) throw graphErrors.storeUnavailable(2);
     },
     async finish(writeFailed = false) {
+      // Entries whose edge is complete and only whose closure update failed: this writer finishes
+      // a few of them beside its own (the "next writer" that heals a cut-short update).
+      const orphans = committed.pending.filter((entry) => entry.edgeComplete === true).slice(0, nestingLimits.settledPerChange);
       try {
         await memberships.closure.afterNestingChanged(tenantId, own.groupId, own.memberId);
-      } catch (error) {
-        // The entry stays pending; checks may read the edge itself from now on (writeEnded).
-        await markWriteEnded(memberships, tenantId, own.id, committed);
-        throw error;
+        for (const entry of orphans) await memberships.closure.afterNestingChanged(tenantId, entry.groupId, entry.memberId);
+      } catch {
+        // The edge change stands (or failed on its own, which the caller reports); the entry
+        // stays pending, so the lag is visible: readers finish what it affects before answering,
+        // the next writer or the timer finishes it. Checks read its edge from now on (writeEnded).
+        await markWriteEnded(memberships, tenantId, own.id, committed, !writeFailed);
+        return;
       }
-      if (writeFailed) await markWriteEnded(memberships, tenantId, own.id, committed);
-      else await removePending(memberships, tenantId, new Set([own.id]), committed);
+      if (writeFailed) await markWriteEnded(memberships, tenantId, own.id, committed, false);
+      else await removePending(memberships, tenantId, new Set([own.id, ...orphans.map((entry) => entry.id)]), committed);
     },
   };
 }
@@ -306,14 +324,14 @@ export async function removePending(memberships: MembershipRepository, tenantId:
   }
 }
 
-/** Sets `writeEnded` on one entry (If-Match, re-read on a lost race). Best effort, never throws. */
-async function markWriteEnded(memberships: MembershipRepository, tenantId: string, id: string, known: NestingGuardState): Promise<void> {
+/** Sets `writeEnded` (and `edgeComplete`) on one entry (If-Match, re-read on a lost race). Best effort, never throws. */
+async function markWriteEnded(memberships: MembershipRepository, tenantId: string, id: string, known: NestingGuardState, edgeComplete: boolean): Promise<void> {
   let guard: NestingGuardState | undefined = known;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
       guard ??= await memberships.readNestingGuard(tenantId);
       if (!guard.pending.some((entry) => entry.id === id)) return;
-      const pending = guard.pending.map((entry) => (entry.id === id ? { ...entry, writeEnded: true } : entry));
+      const pending = guard.pending.map((entry) => (entry.id === id ? { ...entry, writeEnded: true, ...(edgeComplete ? { edgeComplete } : {}) } : entry));
       if ((await memberships.replaceNestingGuard(tenantId, { ...guard, pending }, guard.etag)) !== undefined) return;
       guard = undefined;
     } catch {
