@@ -130,6 +130,18 @@ export class MembershipRepository {
     return resource;
   }
 
+  /** Whether both documents of an edge agree (both there or both absent): two point reads at once. */
+  async edgeSidesAgree(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+    const [groupSide, memberSide] = await Promise.all([
+      this.getMembership(tenantId, groupId, memberId),
+      this.container
+        .item(groupId, memberSidePartition(tenantId, memberId))
+        .read<EdgeDocument>()
+        .then((response) => response.resource),
+    ]);
+    return (groupSide === undefined) === (memberSide === undefined);
+  }
+
   /** Owners can be removed, so this is always a read (one point read). */
   async isOwner(tenantId: string, groupId: string, objectId: string): Promise<boolean> {
     const { resource } = await this.container.item(objectId, ownerPartition(tenantId, groupId)).read<EdgeDocument>();

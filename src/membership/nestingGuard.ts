@@ -298,7 +298,12 @@ function reservationOf(memberships: MembershipRepository, tenantId: string, own:
         await markWriteEnded(memberships, tenantId, own.id, committed, !writeFailed);
         return;
       }
-      if (writeFailed) await markWriteEnded(memberships, tenantId, own.id, committed, false);
+      // A failed write whose two sides agree (it wrote nothing, or its take-back undid it) left the
+      // closure just recomputed right: the entry goes. Only a half-written edge waits for the
+      // reconciler and the timer (left pending, each later check would read it, and a store fault
+      // rate would pile such entries up).
+      const settled = !writeFailed || (await memberships.edgeSidesAgree(tenantId, own.groupId, own.memberId).catch(() => false));
+      if (!settled) await markWriteEnded(memberships, tenantId, own.id, committed, false);
       else await removePending(memberships, tenantId, new Set([own.id, ...orphans.map((entry) => entry.id)]), committed);
     },
   };
