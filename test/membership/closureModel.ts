@@ -181,7 +181,13 @@ export async function compareWithModel(service: TestService, model: EdgeModel, s
     const found: string[] = [];
     let next: string | undefined = path;
     while (next !== undefined) {
-      const response = await service.request('GET', next.replace(service.baseUrl, ''));
+      let response = await service.request('GET', next.replace(service.baseUrl, ''));
+      // A 429/503 with Retry-After is an honest answer (the embedded store's scans time out on a
+      // loaded machine after thousands of operations): the final comparison waits and asks again.
+      for (let attempt = 0; attempt < 5 && (response.status === 429 || response.status === 503); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get('retry-after') ?? 1)));
+        response = await service.request('GET', next.replace(service.baseUrl, ''));
+      }
       if (response.status !== 200) throw new Error(`GET ${next}: ${response.status} ${response.text}`);
       found.push(...(response.json.value as { id: string }[]).map((entity) => entity.id));
       next = response.json['@odata.nextLink'];
