@@ -17,6 +17,8 @@ import { getHealth } from './getHealth';
 import { getOpenApi } from './getOpenApi';
 import type { HttpFunctionDefinition } from './httpFunction';
 import { listGroups } from './listGroups';
+import { listGroupTransitive, listMyTransitive, listUserTransitive } from './listTransitive';
+import { groupMemberActions, myMemberActions, userMemberActions } from './memberActions';
 import { listGroupRelations, listMyRelations, listUserRelations } from './listRelations';
 import { listUsers } from './listUsers';
 import { createNotFound } from './notFound';
@@ -58,6 +60,13 @@ const routed: readonly HttpFunctionDefinition[] = [
   listUserRelations,
   listMyRelations,
   removeMember,
+  // Transitive membership (SPEC 7).
+  listGroupTransitive,
+  listUserTransitive,
+  listMyTransitive,
+  groupMemberActions,
+  userMemberActions,
+  myMemberActions,
   // The lifecycle (SPEC 6).
   updateUser,
   updateGroup,

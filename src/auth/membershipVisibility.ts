@@ -28,12 +28,12 @@ export function isHiddenMembership(group: Readonly<Record<string, unknown>>): bo
 }
 
 /** Whether the caller sees every hidden membership without asking the store. */
-function seesAllHiddenMemberships(caller: Caller): boolean {
+export function seesAllHiddenMemberships(caller: Caller): boolean {
   return caller.kind === 'app' ? hasPermission(caller, readsHiddenMemberships) : holdsAnyRole(caller, hiddenMembershipRoles);
 }
 
 /** Owner or direct member of the group: both are point reads, made together. */
-async function belongsTo(memberships: MembershipRepository, caller: Caller, groupId: string): Promise<boolean> {
+export async function belongsTo(memberships: MembershipRepository, caller: Caller, groupId: string): Promise<boolean> {
   if (caller.kind !== 'user') return false;
   const [owner, member] = await Promise.all([memberships.isOwner(caller.tenantId, groupId, caller.userId), memberships.getMembership(caller.tenantId, groupId, caller.userId)]);
   return owner || member !== undefined;

@@ -7,7 +7,7 @@ import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
 import { StaleObjects, type MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
-import { reserveNesting, type NestingReservation } from '../membership/nestingGuard';
+import { finishReservations, reserveNesting, type NestingReservation } from '../membership/nestingGuard';
 import { groupTraits, objectPartitionKey, type DirectoryObjectDocument } from './directoryObjects';
 import type { DirectoryRepository } from './directoryRepository';
 import { principalNameLimits, serverManagedGroupProperties, userPrincipalName, type CreateGroupInput, type CreateUserInput } from './schemas';
@@ -187,13 +187,16 @@ async function createGroupOnce(
     const creator = await directory.getObject(caller.tenantId, caller.userId);
     if (creator !== undefined) owners.set(creator.id, creator);
   }
+  // Each group nested at creation goes through the tenant's nesting journal (src/membership/nestingGuard.ts):
+  // its cycle check and closure bound (a 400 before anything is written), and an entry that stays
+  // pending until the closure was updated after the write. With an id the service chose, no cycle
+  // can form (nothing can be nested in a group that does not exist yet), but the entry is needed all the same.
   const reservations: NestingReservation[] = [];
+  for (const member of links.members) {
+    if (member.objectType === 'group') reservations.push(await reserveNesting(memberships, caller.tenantId, groupId, member.id));
+  }
+  let writeFailed = true;
   try {
-    if (chosenId) {
-      for (const member of links.members) {
-        if (member.objectType === 'group') reservations.push(await reserveNesting(memberships, caller.tenantId, groupId, member.id));
-      }
-    }
     for (const reservation of reservations) reservation.assertFresh();
     const takeBack = await memberships.createEdgesOfNewGroup(group, [...owners.values()], links.members);
     try {
@@ -206,8 +209,9 @@ async function createGroupOnce(
         throw error;
       }
     }
+    writeFailed = false;
   } finally {
-    await Promise.all(reservations.map((reservation) => reservation.release()));
+    await finishReservations(reservations, writeFailed);
   }
   return group;
 }

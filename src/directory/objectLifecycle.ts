@@ -166,6 +166,8 @@ export async function removeEdgesOf(memberships: MembershipRepository, tenantId:
   checkTime();
   const owned = (await memberships.edgesNaming(tenantId, objectId, ['owner'])).filter((edge) => edge.objectId === objectId);
   await mapWithConcurrency(owned, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk));
+  // The nested-group closure (src/membership/closure.ts): once the group's edges are gone.
+  if (isGroup) await memberships.closure.afterGroupDeleted(tenantId, objectId);
 }
 
 export interface DirectoryChangesReport {
@@ -213,6 +215,8 @@ export async function finishDirectoryChanges(stores: LifecycleStores, graceInMs 
       const late = await memberships.edgesNaming(document.tenantId, entry.id);
       // As in removeEdgesOf: the deleted group's own owner edges go without a record.
       await mapWithConcurrency(late, cleanupConcurrency, (edge) => memberships.deleteDocument(edge.id, edge.pk, undefined, { unlogged: edge.kind === 'owner' && edge.groupId === entry.id }));
+      // A nesting that landed late fed the closure (its add recomputed both ends): recompute again without it.
+      if (late.length > 0 && entry.objectType === 'group') await memberships.closure.afterGroupDeleted(document.tenantId, entry.id);
       lateEdgesRemoved += late.length;
       finished.add(entry.id);
     }

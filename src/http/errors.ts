@@ -8,6 +8,7 @@ export const errorCodes = {
   Request_UnsupportedQuery: 400,
   InvalidRequest: 400,
   ValidationError: 400,
+  Directory_ResultSizeLimitExceeded: 400,
   InvalidAuthenticationToken: 401,
   Authorization_RequestDenied: 403,
   Request_ResourceNotFound: 404,

@@ -3,7 +3,7 @@ import type { LifecycleStore } from '../directory/lifecycleStore';
 import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { graphErrors } from '../http/errors';
 import { checkMembershipRules } from './membershipRules';
-import { reserveNesting, type NestingReservation } from './nestingGuard';
+import { finishReservations, reserveNesting, type NestingReservation } from './nestingGuard';
 
 /** `members@odata.bind` and `owners@odata.bind` of a group PATCH, each resolved to its object. */
 export interface ResolvedBinds {
@@ -66,6 +66,8 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
   if (binds.members.length === 0 && binds.owners.length === 0) return takeBack;
   const reservations: NestingReservation[] = [];
   try {
+    // Each nesting through the tenant's nesting journal (nestingGuard.ts): its cycle check and the
+    // closure's bound (a 400 before anything is written), pending until the closure is updated.
     for (const member of binds.members) {
       if (member.objectType === 'group') reservations.push(await reserveNesting(store.memberships, group.tenantId, group.id, member.id));
     }
@@ -73,17 +75,38 @@ export async function writeBinds(store: LifecycleStore, group: DirectoryObjectDo
     for (const member of binds.members) {
       const outcome = await store.memberships.createMembership(group, member);
       if (!outcome.created) throw graphErrors.referenceAlreadyExists('members');
-      written.push(() => store.memberships.deleteMembership(group, member));
+      written.push(async () => {
+        if (member.objectType !== 'group') {
+          await store.memberships.deleteMembership(group, member);
+          return;
+        }
+        // Taking a nesting back is a removal, journaled as one.
+        const removal = await reserveNesting(store.memberships, group.tenantId, group.id, member.id, undefined, 'remove');
+        let writeFailed = true;
+        try {
+          await store.memberships.deleteMembership(group, member);
+          writeFailed = false;
+        } finally {
+          await removal.finish(writeFailed);
+        }
+      });
     }
     for (const owner of binds.owners) {
       if (!(await store.createOwner(group, owner))) throw graphErrors.referenceAlreadyExists('owners');
       written.push(() => store.memberships.takeBackOwner(group.tenantId, group.id, owner.id));
     }
   } catch (error) {
+    // Within the reservations: the take-back's removals are covered by their entries too.
+    await takeBack();
+    await finishReservations(reservations, true).catch(() => undefined);
+    throw error;
+  }
+  try {
+    // Once both sides of every nesting are written (closure.ts rule 3), as an add does.
+    await finishReservations(reservations);
+  } catch (error) {
     await takeBack();
     throw error;
-  } finally {
-    await Promise.all(reservations.map((reservation) => reservation.release()));
   }
   return takeBack;
 }

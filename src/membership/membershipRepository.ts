@@ -4,6 +4,7 @@ import { failedOperation, runTransactionalBatch } from '../store/storeBatch';
 import { runLoggedBatch, type ChangeDraft } from '../changes/changeLog';
 import { toStoreFault } from '../store/storeFaults';
 import { PendingDeletions } from './pendingDeletions';
+import { GroupClosure } from './closure';
 import { readGroupAnchor, readMemberAnchor } from './anchors';
 import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { EdgeSelection } from './edgeQuery';
@@ -122,12 +123,15 @@ export type EdgeRouting = Pick<EdgeDocument, 'id' | 'pk' | 'kind' | 'groupId' | 
 export class MembershipRepository {
   /** Objects whose DELETE has begun: relation pages never show them (pendingDeletions.ts). */
   readonly deletions: PendingDeletions;
+  /** The nested-group closure (closure.ts), in the same container. */
+  readonly closure: GroupClosure;
 
   constructor(
     private readonly container: Container,
     deletions?: PendingDeletions,
   ) {
     this.deletions = deletions ?? new PendingDeletions(container);
+    this.closure = new GroupClosure(container);
   }
 
   /** The group-side edge, if `memberId` is a direct member of `groupId`. One point read. */
@@ -166,6 +170,18 @@ export class MembershipRepository {
       }),
     );
     return present;
+  }
+
+  /** Whether both documents of an edge agree (both there or both absent): two point reads at once. */
+  async edgeSidesAgree(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+    const [groupSide, memberSide] = await Promise.all([
+      this.getMembership(tenantId, groupId, memberId),
+      this.container
+        .item(groupId, memberSidePartition(tenantId, memberId))
+        .read<EdgeDocument>()
+        .then((response) => response.resource),
+    ]);
+    return (groupSide === undefined) === (memberSide === undefined);
   }
 
   /** Owners can be removed, so this is always a read (one point read). */
@@ -546,15 +562,21 @@ export class MembershipRepository {
   /** The tenant's nesting guard (see nestingGuard.ts); an absent one is empty and has no etag. */
   async readNestingGuard(tenantId: string): Promise<NestingGuardState> {
     const { resource } = await this.container.item(nestingGuardId, nestingGuardPartition(tenantId)).read<NestingGuardDocument>();
-    if (resource === undefined) return { intents: [], commits: 0, landed: [], releases: 0, prunedThrough: 0 };
-    return {
-      intents: resource.intents ?? [],
+    if (resource === undefined) return { pending: [], commits: 0 };
+    return { pending: resource.pending ?? [], commits: resource.commits ?? 0, ...(resource._etag === undefined ? {} : { etag: resource._etag }) };
+  }
+
+  /** Every tenant's nesting guard that lists pending changes (the timer's read; it scans the container). */
+  async listPendingNestingGuards(): Promise<(NestingGuardState & { readonly tenantId: string })[]> {
+    // One guard per tenant: filtered here, so that the query needs only the indexed `kind` path (infra/).
+    const { resources: all } = await this.container.items.query<NestingGuardDocument>({ query: "SELECT * FROM c WHERE c.kind = 'nestingGuard'" }).fetchAll();
+    const resources = all.filter((resource) => (resource.pending ?? []).length > 0);
+    return resources.map((resource) => ({
+      tenantId: resource.tenantId,
+      pending: resource.pending ?? [],
       commits: resource.commits ?? 0,
-      landed: resource.landed ?? [],
-      releases: resource.releases ?? 0,
-      prunedThrough: resource.prunedThrough ?? 0,
       ...(resource._etag === undefined ? {} : { etag: resource._etag }),
-    };
+    }));
   }
 
   /**
@@ -569,11 +591,8 @@ export class MembershipRepository {
       pk: nestingGuardPartition(tenantId),
       tenantId,
       kind: 'nestingGuard',
-      intents: content.intents,
+      pending: content.pending,
       commits: content.commits,
-      landed: content.landed,
-      releases: content.releases,
-      prunedThrough: content.prunedThrough,
     };
     try {
       const response =

@@ -111,12 +111,17 @@ async function addMembershipOnce(
   const origin = originOf(caller, command.request);
   let outcome;
   if (member.objectType === 'group') {
+    // The cycle check and the closure's bound read the closure (nestingGuard.ts): a 400 before anything is written.
     const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
+    let writeFailed = true;
     try {
       reservation.assertFresh();
       outcome = await memberships.createMembership(group, member, origin);
+      writeFailed = false;
     } finally {
-      await reservation.release();
+      // Whatever the write did (a duplicate, a replay, a fault): the closure update from the edges,
+      // then the journal entry goes, unless the write failed or the update did: then it stays pending.
+      await reservation.finish(writeFailed);
     }
   } else {
     outcome = await memberships.createMembership(group, member, origin);
@@ -136,5 +141,21 @@ export async function removeMembership(directory: DirectoryRepository, membershi
   ]);
   authorizeGroupChange(caller, groupTraits(group), { callerOwnsGroup, memberId: member.id });
   if (groupTraits(group).isDynamic) throw new GraphError('Request_BadRequest', 'Members of a group with dynamic membership cannot be removed manually.');
-  if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
+  if (member.objectType !== 'group') {
+    if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
+    return;
+  }
+  // A nesting's removal is journaled as an add is (nestingGuard.ts): pending before the delete,
+  // settled only once the closure was recomputed after it.
+  const reservation = await reserveNesting(memberships, caller.tenantId, group.id, member.id, undefined, 'remove');
+  let removed: boolean;
+  let writeFailed = true;
+  try {
+    reservation.assertFresh();
+    removed = await memberships.deleteMembership(group, member);
+    writeFailed = false;
+  } finally {
+    await reservation.finish(writeFailed);
+  }
+  if (!removed) throw graphErrors.resourceNotFound(memberId);
 }

@@ -1,109 +1,112 @@
 import { randomUUID } from 'node:crypto';
 import { GraphError, graphErrors } from '../http/errors';
+import { changeTooLarge, closureLimits, setTooLarge, type ClosureSet } from './closure';
 import type { MembershipRepository } from './membershipRepository';
 
 /**
  * DESIGN: no nesting may ever close a cycle (issue 8, item 4), whatever the timing, the number
- * of instances, or the store faults; and no nesting may cost more than a constant (item 5).
+ * of instances, or the store faults; the nested-group closure (closure.ts) may never lag the
+ * edges silently (issue 11, item 2); and the cycle check reads at most 2 sequential store rounds,
+ * whatever the depth.
  *
- * Why a check alone fails: "A into B" and "B into A" each walk the graph, each find no path,
- * each write. The check and the write must be one serializable step per tenant, and Cosmos DB
- * has no cross-partition transaction; what it has is optimistic concurrency on one document
- * (a replace with If-Match on its _etag fails with 412 if anyone replaced it since it was read:
- * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency).
- * So every group-into-group nesting of a tenant goes through one guard document,
- * partition `{tid}|nesting` of the memberships container, which lists the nestings in flight:
+ * Cosmos DB has no cross-partition transaction; what it has is optimistic concurrency on one
+ * document (a replace with If-Match on its _etag fails with 412 if anyone replaced it since it
+ * was read: https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency).
+ * So every change of a group-into-group edge of a tenant (add or removal) goes through one
+ * journal document, the guard, partition `{tid}|nesting` of the memberships container, which
+ * lists the nesting changes whose closure update has not finished (`pending`):
  *
  *  1. read the guard (beside the existence reads when the reference already says "group");
- *  2. walk DOWN from the member group through its group-typed members as the group side (the
- *     truth, never the member-side index) holds them, plus the guard's unexpired in-flight
- *     nestings as if they were edges; reaching the group means a cycle: 400;
- *  3. replace the guard, If-Match the etag read in 1, with this nesting added to the in-flight
- *     list (dropping expired entries and entries whose edge the walk saw in the truth); a 412
- *     means another request replaced it in between: back to 1, a few times, then 429 (a retry
- *     walks again but reuses the partitions it read, counting as edges every nesting committed
- *     or released since it read them; the guard keeps the last releases for that, and a retry
- *     reads afresh when they no longer reach back far enough);
- *  4. write the two edge documents, unless so much time passed since 3 that this nesting's
- *     entry could be near its expiry (then 503: nothing written);
- *  5. move this nesting's entry to the released list (best effort: an entry left behind expires).
+ *  2. an add only: read the closure (one round, all at once): the member's descendants, the
+ *     target's ancestors, and the descendants of the member of every pending add; in memory,
+ *     the groups reachable from the member through the stored descendants and the pending adds
+ *     (as edges); reaching the target means a cycle: 400. The same documents give the closure
+ *     update's size: beyond `closureLimits`, a 400. Nothing is written before these answers;
+ *  3. replace the guard, If-Match the etag read in 1, with this change appended to `pending`;
+ *     a 412 means another change committed in between: back to 1, a few times, then 429;
+ *  4. write the edge documents, unless so much time passed since 3 that this entry could be
+ *     settled by someone else (then 503: nothing written);
+ *  5. update the closure from the edges (closure.ts, idempotent), then remove the entry from
+ *     `pending` (If-Match). A fault anywhere from 4 on leaves the entry: the change stays visible.
+ *     A writer whose update failed marks its entry `writeEnded` (best effort): a check then reads
+ *     that edge's group side (the truth) in its second round, rather than counting it as an edge.
+ *     When only the update failed (the edge is complete) the change is answered as done, its entry
+ *     marked `edgeComplete`: the next writer finishes up to `settledPerChange` such entries beside
+ *     its own, a reader finishes those it affects, the timer the rest.
  *
- * Why that suffices: the successful guard replaces of a tenant are totally ordered. Take two
- * nestings N1 before N2 in that order. N2 read the guard version it replaced after N1's replace,
- * so that version lists N1 (then N2's walk counted N1's edge), or N1's entry was removed since,
- * which happens only after N1's write ended (5: its edge landed, or a take-back removed it), or because the entry expired, which it does only long after N1 stopped writing (4),
- * or because a walk saw N1's edge in the truth. N2 walked the truth after reading the guard, so
- * it saw N1's edge whenever N1's entry was gone. Either way N2 checked against every edge N1
- * could write: a cycle needs some nesting to close it last, and that one would have seen it.
- * Removals only take edges away. Users cannot close cycles, so adds of users never touch the
- * guard (S1 keeps its two rounds), and POST /groups writes its member edges before the group
- * exists (nothing can be nested into or under a group that does not exist yet).
+ * Why no cycle can form: the successful guard replaces of a tenant are totally ordered. Take two
+ * adds N1 before N2 in that order. N2 read the guard version it replaced after N1's replace, so
+ * either that version lists N1 (N2 counted N1's edge), or N1's entry was removed since, which
+ * happens only after N1's closure update ended (5), or after the entry was settled by a finisher
+ * that recomputed the closure from the edges once N1 could no longer write (see settleAfterMs).
+ * N2 read the closure after the guard, so it saw N1's edge in the closure whenever N1's entry was
+ * gone. A path through edges whose entries are gone is in the stored descendants of its first
+ * group (each recompute reads the edges after they were written, closure.ts rules 1-3), and the
+ * check adds every pending add as an edge: a cycle needs some add to close it last, and that one
+ * would have found the path. Pending removals only make the stored closure larger than the edges'
+ * until their update ends: a check may then refuse an add that the edges alone would allow (never
+ * the reverse).
  *
- * The cost: the walk reads one page of group ids per group visited, at most `nestingLimits.
- * walkReads` pages (400 naming the limit beyond), at most `fanOut` at once; the retries after a
- * lost race share `checkReads`; and each tenant has, per instance, at most `tenantChecksAtOnce`
- * checks at once (a few more wait up to 2 s for a slot) and a budget of walk reads (`tenantReadsPerSecond`, burst `tenantReadBurst`),
- * answered with 429 and Retry-After beyond, so one tenant's deep nestings cannot starve another's
- * requests: they hold at most 32 queries in flight against the store from one instance.
+ * Why the closure cannot lag silently: every edge change is in `pending` from before its edge
+ * write (3) until the closure is updated after it (5). Readers of the closure (transitive.ts)
+ * read the guard in their first round, and recompute whatever a pending entry affects before
+ * answering; the timer (functions/reconcileMemberships.ts) recomputes every pending entry and
+ * removes those older than `settleAfterMs`, after the member sides are reconciled.
+ *
+ * The cost of one check: the guard read (first round, beside the existence reads), then 4 + p
+ * point reads at once (p: distinct members of pending adds, at most `maxPending`); each tenant
+ * has, per instance, at most `tenantChecksAtOnce` checks at once (a few more wait up to 2 s for a
+ * slot), answered with 429 and Retry-After beyond.
  */
 export const nestingLimits = {
-  /** Store reads one cycle walk may make: about one per group under the member group. */
-  walkReads: 100,
-  /** Store reads the check of one nesting may make in all, guard reads and retried walks included. */
-  checkReads: 200,
-  /** Store requests a walk has in flight at once. */
-  fanOut: 2,
   /** Guard replaces tried before a contended nesting answers 429. */
   commitAttempts: 16,
   /** Longest a check may take before it answers 503 (the function's limit is 30 s, host.json). */
   checkDeadlineMs: 10_000,
-  /** An in-flight entry outlives any write of its nesting by far: 5 minutes... */
-  intentTtlMs: 5 * 60_000,
-  /** ...because a nesting that finds this much time passed since its commit writes nothing. */
+  /** A change that finds this much time passed since its commit writes no edge (step 4)... */
   writeDeadlineMs: 60_000,
-  /** Released nestings the guard remembers for retrying checks. */
-  landedKept: 100,
-  /** In-flight nestings a tenant's guard may list; beyond it, 429. */
-  maxIntents: 200,
-  /** Per tenant, per instance: nesting checks at once (so at most 16 x fanOut = 32 walk queries in flight). */
+  /** ...so a pending entry this old has no writer left: a finisher may settle it (remove it after a recompute). */
+  settleAfterMs: 5 * 60_000,
+  /** Pending entries with a complete edge that one change finishes beside its own. */
+  settledPerChange: 4,
+  /** Pending changes a tenant's guard may list; beyond it, 429. */
+  maxPending: 200,
+  /** Per tenant, per instance: nesting checks at once. */
   tenantChecksAtOnce: 16,
   /** Checks that may wait for a slot, and how long. */
   tenantChecksWaiting: 32,
   tenantSlotWaitMs: 2_000,
-  /** Per tenant, per instance: walk reads per second, and the burst allowed above that. */
-  tenantReadsPerSecond: 200,
-  tenantReadBurst: 400,
 } as const;
 
 export const nestingGuardId = 'nesting';
 
-/** A nesting between its commit (step 3) and the end of its write (step 5). */
-export interface NestingIntent {
+/** A nesting change between its commit (step 3) and the end of its closure update (step 5). */
+export interface PendingNesting {
   readonly id: string;
   readonly groupId: string;
   readonly memberId: string;
-  readonly expiresAtMs: number;
-}
-
-/** A nesting released (step 5): its edge may exist now. */
-export interface LandedNesting {
-  readonly groupId: string;
-  readonly memberId: string;
-  /** The guard's release count when it was released. */
-  readonly release: number;
+  readonly change: 'add' | 'remove';
+  /** When it was committed (epoch ms). */
+  readonly atMs: number;
+  /**
+   * Set by a writer whose closure update failed, once its edge write had ended (landed or taken
+   * back): the edge documents now tell whether it is an edge, so a cycle check reads them instead
+   * of counting the entry as one until it is settled.
+   */
+  readonly writeEnded?: boolean;
+  /**
+   * Set with `writeEnded` when the edge write itself succeeded (only the closure update failed):
+   * both sides agree, so anyone may finish the entry (recompute, then remove it) at once: the next
+   * writer of the tenant's nestings and the next reader it affects do.
+   */
+  readonly edgeComplete?: boolean;
 }
 
 /** What the guard holds. */
 export interface NestingGuardContent {
-  readonly intents: readonly NestingIntent[];
+  readonly pending: readonly PendingNesting[];
   /** Commits so far (step 3). */
   readonly commits: number;
-  /** The last `landedKept` releases. */
-  readonly landed: readonly LandedNesting[];
-  /** Releases so far (step 5). */
-  readonly releases: number;
-  /** The highest release count dropped from `landed`. */
-  readonly prunedThrough: number;
 }
 
 export interface NestingGuardDocument extends NestingGuardContent {
@@ -120,34 +123,7 @@ export interface NestingGuardState extends NestingGuardContent {
 }
 
 const cycleError = () => new GraphError('Request_BadRequest', 'The nesting would create a cycle: the group is already a direct or indirect member of the member being added.');
-export const tooDeepMessage = `The nesting cannot be checked for cycles: the group being added has more groups nested under it than this service checks (at most ${nestingLimits.walkReads} groups, read in at most ${nestingLimits.walkReads} store requests).`;
 const contended = () => new GraphError('TooManyRequests', 'Too many group nestings are being made in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
-
-/** A token bucket per tenant: walk reads this instance makes for each tenant. */
-class TenantReadBudget {
-  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
-
-  /** Takes one read; undefined when allowed, else the seconds until one is available. */
-  take(tenantId: string): number | undefined {
-    const now = performance.now();
-    let bucket = this.buckets.get(tenantId);
-    if (bucket === undefined) {
-      // Bounded: tenants are configured, but the map must not grow with anything a caller sends.
-      if (this.buckets.size >= 10_000) this.buckets.clear();
-      bucket = { tokens: nestingLimits.tenantReadBurst, atMs: now };
-      this.buckets.set(tenantId, bucket);
-    }
-    bucket.tokens = Math.min(nestingLimits.tenantReadBurst, bucket.tokens + ((now - bucket.atMs) / 1000) * nestingLimits.tenantReadsPerSecond);
-    bucket.atMs = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return undefined;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / nestingLimits.tenantReadsPerSecond));
-  }
-}
-
-const tenantBudget = new TenantReadBudget();
 
 /**
  * Nesting checks in progress per tenant on this instance: at most `tenantChecksAtOnce`; a check
@@ -200,130 +176,68 @@ const busyTenant = () => new GraphError('TooManyRequests', 'Too many group nesti
 
 const checkSlots = new TenantCheckSlots();
 
-/** The reads one nesting check may still make, and by when. */
-class CheckBudget {
-  private reads = 0;
-  private readonly deadline = performance.now() + nestingLimits.checkDeadlineMs;
-
-  constructor(private readonly tenantId: string) {}
-
-  /** Before any store request of the check (guard reads and walk reads). */
-  spend(): void {
-    this.reads += 1;
-    if (this.reads > nestingLimits.checkReads) throw contended();
-    if (performance.now() > this.deadline) throw graphErrors.storeUnavailable(2);
-  }
-
-  /** Before a walk read: also the tenant's budget on this instance. */
-  spendOnWalk(): void {
-    this.spend();
-    const retryAfter = tenantBudget.take(this.tenantId);
-    if (retryAfter !== undefined) {
-      throw new GraphError('TooManyRequests', 'This tenant is making too many nestings of deep groups. Retry after the time given in Retry-After.', {
-        'Retry-After': String(retryAfter),
-      });
-    }
-  }
-}
-
-const edgeKey = (groupId: string, memberId: string) => `${groupId}|${memberId}`;
-
-/** Runs `work` on every item, at most `limit` at once. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    // After a failure no worker starts another item: the request is answered, its reads stop.
-    while (next < items.length && !failed) {
-      const item = items[next]!;
-      next += 1;
-      try {
-        await work(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
- * Walks down from `memberGroupId` (step 2). Throws the cycle 400 if `groupId` is reachable, the
- * limit 400 if the walk visits more than `walkReads` groups (or needs more reads). Returns the
- * edges it saw in the truth. `cache` holds the partitions an earlier attempt of the same check
- * read (reused only as reserveNesting's retry rule allows); `extraEdges` count as edges.
+ * Step 2 for "`memberGroupId` into `groupId`": one round of closure reads; throws the cycle 400
+ * or the closure-size 400 (closure.ts). `pending` is the guard's list as read in step 1.
  */
-async function walkDown(
-  memberships: MembershipRepository,
-  tenantId: string,
-  groupId: string,
-  memberGroupId: string,
-  extraEdges: readonly { readonly groupId: string; readonly memberId: string }[],
-  budget: CheckBudget,
-  cache: Map<string, readonly string[]>,
-): Promise<Set<string>> {
-  const extra = new Map<string, string[]>();
-  for (const edge of extraEdges) extra.set(edge.groupId, [...(extra.get(edge.groupId) ?? []), edge.memberId]);
-  const seen = new Set<string>();
-  const visited = new Set([memberGroupId]);
-  let frontier = [memberGroupId];
-  let cost = 0;
-  let found = false;
-  const spend = () => {
-    cost += 1;
-    if (cost > nestingLimits.walkReads) throw new GraphError('Request_BadRequest', tooDeepMessage);
-  };
-  // `found` is set inside visit(); the walk stops at the end of the level that found the group.
-  while (frontier.length > 0) {
-    const next: string[] = [];
-    const visit = (child: string) => {
-      if (child === groupId) found = true;
-      else if (!visited.has(child)) {
-        visited.add(child);
-        next.push(child);
-      }
-    };
-    await forEachLimited(frontier, nestingLimits.fanOut, async (parent) => {
-      let children = cache.get(parent);
-      if (children === undefined) {
-        const read: string[] = [];
-        let continuationToken: string | undefined;
-        do {
-          if (found) return;
-          spend();
-          budget.spendOnWalk();
-          const page = await memberships.listMemberGroupIds(tenantId, parent, continuationToken);
-          read.push(...page.ids);
-          continuationToken = page.continuationToken;
-        } while (continuationToken !== undefined);
-        cache.set(parent, read);
-        children = read;
-      } else spend();
-      for (const child of children) {
-        seen.add(edgeKey(parent, child));
-        visit(child);
-      }
-      for (const child of extra.get(parent) ?? []) visit(child);
-    });
-    if (found) throw cycleError();
-    frontier = next;
+export async function checkNestingAgainstClosure(memberships: MembershipRepository, tenantId: string, groupId: string, memberGroupId: string, pending: readonly PendingNesting[]): Promise<void> {
+  if (groupId === memberGroupId) throw cycleError();
+  const pendingAdds = pending.filter((entry) => entry.change === 'add');
+  const others = [...new Set(pendingAdds.map((entry) => entry.memberId))].filter((id) => id !== memberGroupId);
+  const ended = pendingAdds.filter((entry) => entry.writeEnded === true);
+  const read = (id: string, side: 'ancestors' | 'descendants') => memberships.closure.read(tenantId, id, side);
+  // One round: the closure documents, and the group-side edge (the truth) of each add whose write has ended.
+  const [edgesOfEnded, below, above, belowTarget, aboveMember, ...otherBelow] = await Promise.all([
+    Promise.all(ended.map((entry) => memberships.getMembership(tenantId, entry.groupId, entry.memberId))),
+    read(memberGroupId, 'descendants'),
+    read(groupId, 'ancestors'),
+    read(groupId, 'descendants'),
+    read(memberGroupId, 'ancestors'),
+    ...others.map((id) => read(id, 'descendants')),
+  ]);
+  const absent = new Set(ended.filter((_, index) => edgesOfEnded[index] === undefined));
+  const adds = pendingAdds.filter((entry) => !absent.has(entry));
+  const descendants = new Map<string, ClosureSet>([[memberGroupId, below], ...others.map((id, index): [string, ClosureSet] => [id, otherBelow[index]!])]);
+  // The groups reachable from the member: its stored descendants, and through every pending add
+  // whose group is reachable, that add's member and its stored descendants (to a fixed point).
+  const reachable = new Set([memberGroupId, ...below.ids]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const entry of adds) {
+      if (!reachable.has(entry.groupId) || reachable.has(entry.memberId)) continue;
+      reachable.add(entry.memberId);
+      for (const id of descendants.get(entry.memberId)?.ids ?? []) reachable.add(id);
+      grew = true;
+    }
   }
-  return seen;
+  if (reachable.has(groupId)) throw cycleError();
+  // The closure update's size (closure.ts): the member and everything under it get ancestors, the
+  // target and everything above it get descendants.
+  const documents = reachable.size + above.ids.length + 1;
+  if (documents > closureLimits.maxDocumentsPerChange) throw changeTooLarge(documents);
+  const largest = Math.max(aboveMember.ids.length + above.ids.length + 1, belowTarget.ids.length + reachable.size);
+  if (largest > closureLimits.maxSetSize) throw setTooLarge(largest);
 }
 
-/** A committed nesting (step 3 done): write its edges through it, then release it. */
+/** A committed change (step 3 done): write its edges, then finish it. */
 export interface NestingReservation {
-  /** Step 4: throws 503 if the entry may be near its expiry; call right before writing. */
+  /** Step 4: throws 503 if the entry may be settled by someone else; call right before writing. */
   assertFresh(): void;
-  /** Step 5: best effort, never throws. */
-  release(): Promise<void>;
+  /**
+   * Step 5: the closure update from the edges as they are now (whether the write landed or not),
+   * then the entry's removal. Never throws: when the update fails, the entry stays pending (marked
+   * `writeEnded` and `edgeComplete`), so the change stands and its lag is visible. After a failed
+   * write (`writeFailed`: it may have left one side of the edge behind, which the reconciler
+   * mends later) the entry stays too, marked `writeEnded`, for the timer to finish once the sides
+   * agree.
+   */
+  finish(writeFailed?: boolean): Promise<void>;
 }
 
 /**
- * Steps 1 to 3 for "`memberGroupId` into `groupId`": resolves once this nesting is in the
- * guard's in-flight list and no cycle can form with it; throws the cycle 400, the limit 400, or
- * 429/503 with Retry-After.
+ * Steps 1 to 3 for "`memberGroupId` into or out of `groupId`": resolves once this change is in
+ * the guard's pending list and (an add) no cycle can form with it; throws the cycle 400, the
+ * closure-size 400, or 429/503 with Retry-After.
  */
 export async function reserveNesting(
   memberships: MembershipRepository,
@@ -331,10 +245,11 @@ export async function reserveNesting(
   groupId: string,
   memberGroupId: string,
   guardReadEarly?: Promise<NestingGuardState>,
+  change: 'add' | 'remove' = 'add',
 ): Promise<NestingReservation> {
   const endCheck = await checkSlots.acquire(tenantId);
   try {
-    return await checkAndCommit(memberships, tenantId, groupId, memberGroupId, guardReadEarly);
+    return await checkAndCommit(memberships, tenantId, groupId, memberGroupId, guardReadEarly, change);
   } finally {
     endCheck();
   }
@@ -346,76 +261,102 @@ async function checkAndCommit(
   groupId: string,
   memberGroupId: string,
   guardReadEarly: Promise<NestingGuardState> | undefined,
+  change: 'add' | 'remove',
 ): Promise<NestingReservation> {
-  const budget = new CheckBudget(tenantId);
-  // Partitions read by earlier attempts, and the guard version read before the first of them.
-  const cache = new Map<string, readonly string[]>();
-  let cachedSince: NestingGuardState | undefined;
+  const deadline = performance.now() + nestingLimits.checkDeadlineMs;
   for (let attempt = 1; attempt <= nestingLimits.commitAttempts; attempt += 1) {
-    let guard: NestingGuardState;
-    if (attempt === 1 && guardReadEarly !== undefined) guard = await guardReadEarly;
-    else {
-      budget.spend();
-      guard = await memberships.readNestingGuard(tenantId);
-    }
-    const now = Date.now();
-    const live = guard.intents.filter((intent) => intent.expiresAtMs > now);
-    // A retry may reuse what it read only if every edge that could have landed in those partitions
-    // since is listed: intents of the version read before them (cachedSince), intents now, and
-    // every nesting released since (landed, complete unless pruned past cachedSince's count).
-    if (cachedSince !== undefined && guard.prunedThrough > cachedSince.releases) {
-      cache.clear();
-      cachedSince = undefined;
-    }
-    const extraEdges = cachedSince === undefined ? live : [...cachedSince.intents, ...live, ...guard.landed.filter((landed) => landed.release > cachedSince!.releases)];
-    cachedSince ??= guard;
-    const seen = await walkDown(memberships, tenantId, groupId, memberGroupId, extraEdges, budget, cache);
-    const kept = live.filter((intent) => !seen.has(edgeKey(intent.groupId, intent.memberId)));
-    if (kept.length >= nestingLimits.maxIntents) throw contended();
-    const own: NestingIntent = { id: randomUUID(), groupId, memberId: memberGroupId, expiresAtMs: Date.now() + nestingLimits.intentTtlMs };
-    budget.spend();
-    const committed = await memberships.replaceNestingGuard(tenantId, { ...guard, intents: [...kept, own], commits: guard.commits + 1 }, guard.etag);
+    if (performance.now() > deadline) throw graphErrors.storeUnavailable(2);
+    const guard = attempt === 1 && guardReadEarly !== undefined ? await guardReadEarly : await memberships.readNestingGuard(tenantId);
+    if (change === 'add') await checkNestingAgainstClosure(memberships, tenantId, groupId, memberGroupId, guard.pending);
+    else await memberships.closure.assertChangeWithinBounds(tenantId, groupId, memberGroupId, 'remove');
+    if (guard.pending.length >= nestingLimits.maxPending) throw contended();
+    const own: PendingNesting = { id: randomUUID(), groupId, memberId: memberGroupId, change, atMs: Date.now() };
+    const committed = await memberships.replaceNestingGuard(tenantId, { pending: [...guard.pending, own], commits: guard.commits + 1 }, guard.etag);
     if (committed !== undefined) return reservationOf(memberships, tenantId, own, committed, performance.now());
-    // Lost the race to another request: a short, random, growing pause spreads the retries.
+    // Lost the race to another change: a short, random, growing pause spreads the retries.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));
   }
   throw contended();
 }
 
-function reservationOf(memberships: MembershipRepository, tenantId: string, own: NestingIntent, committed: NestingGuardState, committedAt: number): NestingReservation {
+function reservationOf(memberships: MembershipRepository, tenantId: string, own: PendingNesting, committed: NestingGuardState, committedAt: number): NestingReservation {
   return {
     assertFresh() {
       if (performance.now() - committedAt > nestingLimits.writeDeadlineMs) throw graphErrors.storeUnavailable(2);
     },
-    async release() {
-      let guard: NestingGuardState | undefined = committed;
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        try {
-          guard ??= await memberships.readNestingGuard(tenantId);
-          if (!guard.intents.some((intent) => intent.id === own.id)) return;
-          // The entry moves to `landed` (its edge may exist now, even after a failed write), so
-          // that a check retrying from cached reads learns of it; the oldest landed entries go.
-          const release = guard.releases + 1;
-          const landed = [...guard.landed, { groupId: own.groupId, memberId: own.memberId, release }];
-          const pruned = landed.splice(0, Math.max(0, landed.length - nestingLimits.landedKept));
-          const released = await memberships.replaceNestingGuard(
-            tenantId,
-            {
-              ...guard,
-              intents: guard.intents.filter((intent) => intent.id !== own.id),
-              landed,
-              releases: release,
-              prunedThrough: Math.max(guard.prunedThrough, ...pruned.map((entry) => entry.release)),
-            },
-            guard.etag,
-          );
-          if (released !== undefined) return;
-          guard = undefined;
-        } catch {
-          // The entry expires on its own; a failed release costs only a stricter check meanwhile.
-          return;
-        }
+    async finish(writeFailed = false) {
+      // Entries whose edge is complete and only whose closure update failed: this writer finishes
+      // a few of them beside its own (the "next writer" that heals a cut-short update).
+      const orphans = committed.pending.filter((entry) => entry.edgeComplete === true).slice(0, nestingLimits.settledPerChange);
+      try {
+        await memberships.closure.afterNestingChanged(tenantId, own.groupId, own.memberId);
+        for (const entry of orphans) await memberships.closure.afterNestingChanged(tenantId, entry.groupId, entry.memberId);
+      } catch {
+        // The edge change stands (or failed on its own, which the caller reports); the entry
+        // stays pending, so the lag is visible: readers finish what it affects before answering,
+        // the next writer or the timer finishes it. Checks read its edge from now on (writeEnded).
+        await markWriteEnded(memberships, tenantId, own.id, committed, !writeFailed);
+        return;
       }
+      // A failed write whose two sides agree (it wrote nothing, or its take-back undid it) left the
+      // closure just recomputed right: the entry goes. Only a half-written edge waits for the
+      // reconciler and the timer (left pending, each later check would read it, and a store fault
+      // rate would pile such entries up).
+      const settled = !writeFailed || (await memberships.edgeSidesAgree(tenantId, own.groupId, own.memberId).catch(() => false));
+      if (!settled) await markWriteEnded(memberships, tenantId, own.id, committed, false);
+      else await removePending(memberships, tenantId, new Set([own.id, ...orphans.map((entry) => entry.id)]), committed);
     },
   };
+}
+
+/**
+ * Removes entries from the pending list (If-Match, re-read on a lost race). Best effort: an entry
+ * left behind only makes checks stricter and readers recompute, until the timer settles it.
+ */
+export async function removePending(memberships: MembershipRepository, tenantId: string, ids: ReadonlySet<string>, known?: NestingGuardState): Promise<void> {
+  let guard: NestingGuardState | undefined = known;
+  for (let attempt = 0; attempt < nestingLimits.commitAttempts; attempt += 1) {
+    try {
+      guard ??= await memberships.readNestingGuard(tenantId);
+      if (!guard.pending.some((entry) => ids.has(entry.id))) return;
+      const replaced = await memberships.replaceNestingGuard(tenantId, { ...guard, pending: guard.pending.filter((entry) => !ids.has(entry.id)) }, guard.etag);
+      if (replaced !== undefined) return;
+      guard = undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Sets `writeEnded` (and `edgeComplete`) on one entry (If-Match, re-read on a lost race). Best effort, never throws. */
+async function markWriteEnded(memberships: MembershipRepository, tenantId: string, id: string, known: NestingGuardState, edgeComplete: boolean): Promise<void> {
+  let guard: NestingGuardState | undefined = known;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      guard ??= await memberships.readNestingGuard(tenantId);
+      if (!guard.pending.some((entry) => entry.id === id)) return;
+      const pending = guard.pending.map((entry) => (entry.id === id ? { ...entry, writeEnded: true, ...(edgeComplete ? { edgeComplete } : {}) } : entry));
+      if ((await memberships.replaceNestingGuard(tenantId, { ...guard, pending }, guard.etag)) !== undefined) return;
+      guard = undefined;
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * Finishes every reservation (step 5), one after the other, each whatever the others did; throws
+ * the first failure at the end (its entry, and any other that failed, stay pending).
+ */
+export async function finishReservations(reservations: readonly NestingReservation[], writeFailed = false): Promise<void> {
+  let failure: unknown;
+  for (const reservation of reservations) {
+    try {
+      await reservation.finish(writeFailed);
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
 }

@@ -1,5 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { objectPartitionKey, toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
+import { GroupClosure } from './closure';
 import { memberSidePartition, type EdgeDocument } from './edges';
 
 export interface ReconcileOptions {
@@ -94,6 +95,7 @@ export async function reconcileMemberships(memberships: Container, directory: Co
   const truth = new Set(liveGroupSides.map((side) => edgeKey(side.tenantId, side.groupId, side.objectId)));
   let repaired = 0;
   let removed = 0;
+  const nestingsChanged: { readonly tenantId: string; readonly groupId: string; readonly objectId: string }[] = [];
 
   for (const side of liveGroupSides) {
     if (indexed.has(edgeKey(side.tenantId, side.groupId, side.objectId))) continue;
@@ -112,6 +114,7 @@ export async function reconcileMemberships(memberships: Container, directory: Co
     };
     await memberships.items.upsert(memberSide);
     repaired += 1;
+    if (side.farType === 'group') nestingsChanged.push(side);
   }
 
   for (const side of memberSides) {
@@ -119,6 +122,11 @@ export async function reconcileMemberships(memberships: Container, directory: Co
     if (truth.has(key) || abandonedKeys.has(key) || !isOld(side)) continue;
     await deleteIfPresent(side.id, side.pk);
     removed += 1;
+    if ((await readGroup(side.tenantId, side.objectId))?.objectType === 'group') nestingsChanged.push(side);
   }
+  // The ancestors of a nested group are recomputed from its member side (closure.ts): a member
+  // side written or removed here changes them, so the closure is recomputed for each such nesting.
+  const closure = new GroupClosure(memberships);
+  for (const nesting of nestingsChanged) await closure.afterNestingChanged(nesting.tenantId, nesting.groupId, nesting.objectId);
   return { groupSides: groupSides.length, memberSides: memberSides.length, repaired, removed, abandoned };
 }

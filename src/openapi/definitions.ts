@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { batchRequestSchema, batchResponseSchema } from '../batch/batchRequest';
 import { createGroupSchema, createUserSchema, getByIdsSchema, groupProperties, serverManagedGroupProperties } from '../directory/schemas';
 import { errorCodes } from '../http/errors';
+import { checkMemberGroupsSchema, checkMemberObjectsSchema, getMemberGroupsSchema, idCollectionSchema } from '../membership/transitiveSchemas';
 import { updateGroupSchema, updateUserSchema } from '../directory/updateSchemas';
 import { labelFor } from './labels';
 import { toSwaggerSchema } from './schemaConversion';
@@ -118,6 +119,10 @@ export function buildDefinitions(): Record<string, SchemaObject> {
     BatchResponse: annotate(open(toSwaggerSchema(batchResponseSchema, 'output')), {}),
     ...subscriptionDefinitions((schema, direction) => (direction === 'input' ? toSwaggerSchema(schema, 'input') : open(toSwaggerSchema(schema, 'output'))), annotate),
     ...triggerDefinitions(),
+    MemberGroupIds: annotate(toSwaggerSchema(checkMemberGroupsSchema, 'input'), { groupIds: 'important' }),
+    MemberObjectIds: annotate(toSwaggerSchema(checkMemberObjectsSchema, 'input'), { ids: 'important' }),
+    MemberGroupsOptions: annotate(toSwaggerSchema(getMemberGroupsSchema, 'input'), { securityEnabledOnly: 'important' }),
+    IdCollection: annotate(open(toSwaggerSchema(idCollectionSchema, 'output')), { '@odata.context': 'internal' }),
   };
 }
 

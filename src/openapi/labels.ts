@@ -49,6 +49,9 @@ const descriptions: Record<string, string> = {
   value: 'The users and groups on this page.',
   // POST /directoryObjects/getByIds.
   ids: 'The object IDs (GUIDs) to look up, 1,000 at most; IDs that match nothing are left out.',
+  // POST …/checkMemberGroups and …/getMemberGroups (SPEC 7).
+  groupIds: 'The group IDs (GUIDs) to check, 20 at most; the answer holds those the object is in, directly or through nesting.',
+  securityEnabledOnly: 'Only security groups when true.',
   types: 'Only objects of these types: user, group or directoryObject (any case); every type when not given.',
   error: 'The error.',
   code: 'A stable error code, such as Request_ResourceNotFound.',

@@ -10,12 +10,15 @@
  * side is an "orphan". `--repair` runs the reconciler first (the timer's job, with its grace
  * period for member sides that an add in flight may still be backing, unless --grace-ms says
  * otherwise). It also looks for cycles of nested groups (group sides whose member is a group),
- * which the service must never let form (issue 8, item 4), and lists the groups of each, and for
- * users and groups without their anchors (src/tools/anchorBackfill.ts), which `--repair` writes.
+ * which the service must never let form (issue 8, item 4), and lists the groups of each. It
+ * verifies the nested-group closure against the edges too, and `--repair` rewrites what differs.
+ * It also looks for users and groups without their anchors (src/tools/anchorBackfill.ts), which
+ * `--repair` writes.
  * Prints the counts; exits 1 when inconsistent or cyclic, 2 when it could not run.
  */
 import type { Container } from '@azure/cosmos';
 import type { ServiceSettings } from '../config/settings';
+import { checkClosure } from '../membership/closureCheck';
 import { groupSidePartition, memberSidePartition } from '../membership/edges';
 import { reconcileMemberships, type ReconcileReport } from '../membership/reconciler';
 import { createCosmosStore } from '../store/cosmosStore';
@@ -244,6 +247,11 @@ async function main(): Promise<number> {
     }
     console.log(`cycles of nested groups: ${report.cycles.length}`);
     for (const cycle of report.cycles.slice(0, listed)) console.log(`  tenant ${cycle.tenantId}: ${cycle.groupIds.join(' contains ')}`);
+    // The nested-group closure (src/membership/closureCheck.ts): verified, and with --repair set to the edges' closure.
+    const closure = await checkClosure(store.memberships, { ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }), repair: options.repair });
+    console.log(`closure documents: ${closure.documents}, differing from the edges: ${closure.mismatches.length}${options.repair ? `, repaired: ${closure.repaired}` : ''}`);
+    for (const entry of closure.mismatches.slice(0, listed)) console.log(`  tenant ${entry.tenantId} group ${entry.groupId} ${entry.side}: ${entry.stored} stored, ${entry.expected} expected`);
+    const closureConsistent = closure.mismatches.length === closure.repaired;
     let anchors = await findObjectsWithoutAnchors(store.directory, store.memberships, options.tenantId);
     if (options.repair && anchors.withoutAnchors.length > 0) {
       const repair = await writeMissingAnchors(store.directory, store.memberships, anchors.withoutAnchors);
@@ -254,7 +262,7 @@ async function main(): Promise<number> {
     for (const object of anchors.withoutAnchors.slice(0, listed)) {
       console.log(`  tenant ${object.tenantId} ${object.objectType} ${object.objectId} version ${object.version}: ${object.missing.map((anchor) => anchor.id).join(', ')}`);
     }
-    const consistent = report.consistent && anchors.withoutAnchors.length === 0;
+    const consistent = report.consistent && closureConsistent && anchors.withoutAnchors.length === 0;
     console.log(consistent ? 'consistency: PASS' : 'consistency: FAIL');
     return consistent ? 0 : 1;
   } finally {

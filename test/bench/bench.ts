@@ -28,12 +28,14 @@ import { buildDeployPackage, bundleFile } from '../../scripts/packageDeploy';
 import { FaultProxy } from '../support/faultProxy';
 import type { StoreCounts } from './benchProcesses';
 import type { WorkerReport } from '../package/functionsWorker';
+import { measureTransitive } from './transitiveBench';
 
 const addsPerRun = Number(process.env.BENCH_ADDS ?? 3000);
 /**
  * BENCH_ONLY picks one section: `startup` (import and first request), `adds` (those and S1),
  * `unseen` (the add of a member the serving instance has never seen, issue 10) or `groups`
- * (filtered pages of GET /groups at 10,000 groups, issue 10); unset, everything runs.
+ * (filtered pages of GET /groups at 10,000 groups, issue 10) or `transitive` (checkMemberGroups
+ * rounds and the closure's write amplification, issue 11); unset, everything runs.
  */
 const only = process.env.BENCH_ONLY;
 const connections = 8;
@@ -817,12 +819,17 @@ async function measureFirstRequest(deployDirectory: string, env: NodeJS.ProcessE
 }
 
 async function main(): Promise<void> {
-  const sectionAlone = only === 'unseen' || only === 'groups';
-  const deployDirectory = sectionAlone ? '' : (await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-bench-')))).outDir;
-  if (!sectionAlone) await measureStartup(deployDirectory);
-  await measureLoad(deployDirectory);
-  if (!sectionAlone) rmSync(deployDirectory, { recursive: true, force: true });
-  if (only !== 'startup' && !sectionAlone) await measureTokens(randomUUID());
+  if (only === 'transitive') {
+    outcomes.push(...(await measureTransitive()));
+  } else {
+    const sectionAlone = only === 'unseen' || only === 'groups';
+    const deployDirectory = sectionAlone ? '' : (await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-bench-')))).outDir;
+    if (!sectionAlone) await measureStartup(deployDirectory);
+    await measureLoad(deployDirectory);
+    if (!sectionAlone) rmSync(deployDirectory, { recursive: true, force: true });
+    if (only !== 'startup' && !sectionAlone) await measureTokens(randomUUID());
+    if (only === undefined) outcomes.push(...(await measureTransitive()));
+  }
   console.log('');
   for (const outcome of outcomes) console.log(`${outcome.pass ? 'PASS' : 'FAIL'}  ${outcome.line}`);
   const passed = outcomes.every((outcome) => outcome.pass);

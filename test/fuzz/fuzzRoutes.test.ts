@@ -382,7 +382,7 @@ const groupBodyArb = fc
     return base;
   });
 
-type BodyKind = 'ref' | 'user' | 'group' | 'batch' | 'getByIds' | 'subscription';
+type BodyKind = 'ref' | 'user' | 'group' | 'batch' | 'getByIds' | 'subscription' | 'memberCheck';
 
 /** A subscription body whose URL is refused before any connection (the metadata address): fuzzing never reaches a receiver. */
 const subscriptionBase = () => ({
@@ -582,6 +582,32 @@ function getByIdsBodyArb(): fc.Arbitrary<unknown> {
   return fc.record({ ids: idsArb, types: typesArb }, { requiredKeys: [] });
 }
 
+/**
+ * A body of checkMemberGroups, checkMemberObjects, getMemberGroups or getMemberObjects (SPEC 7):
+ * groupIds or ids of 0 to 21 entries (20 is the limit), fixtures, strangers and non-GUIDs,
+ * duplicates, securityEnabledOnly of the right and wrong types, or the wrong property for the action.
+ */
+function memberCheckBodyArb(): fc.Arbitrary<unknown> {
+  const idArb = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...fx.ids) },
+    { weight: 3, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: fc.constantFrom('', 'not-a-guid', '__proto__', fx.upns[0] ?? 'a@b', '\u0000') },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant([fx.security])) },
+  );
+  const idsArb = fc.oneof(
+    { weight: 6, arbitrary: fc.array(idArb, { maxLength: 8 }) },
+    { weight: 1, arbitrary: fc.constantFrom(20, 21).map((count) => Array.from({ length: count }, (_, index) => (index % 4 === 0 ? fx.ids[index % fx.ids.length]! : strangerId(index)))) },
+    { weight: 1, arbitrary: hostileValueArb(fx.ids) },
+  );
+  const flagArb = fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.constantFrom(null, 'true', 0, 1) });
+  return fc.oneof(
+    fc.record({ groupIds: idsArb }),
+    fc.record({ ids: idsArb }),
+    fc.record({ securityEnabledOnly: flagArb }, { requiredKeys: [] }),
+    fc.record({ groupIds: idsArb, ids: idsArb, securityEnabledOnly: flagArb }, { requiredKeys: [] }),
+  );
+}
+
 /** A body as text: a mutated valid body most of the time, else raw text or a deeply nested one. */
 function bodyTextArb(kind: BodyKind): fc.Arbitrary<string> {
   const baseArb: fc.Arbitrary<unknown> =
@@ -595,7 +621,9 @@ function bodyTextArb(kind: BodyKind): fc.Arbitrary<string> {
             ? batchBodyArb()
             : kind === 'subscription'
               ? fc.constant(subscriptionBase())
-              : getByIdsBodyArb();
+              : kind === 'memberCheck'
+                ? memberCheckBodyArb()
+                : getByIdsBodyArb();
   const mutated = fc.tuple(baseArb, fc.array(mutationArb(fx.ids), { maxLength: 4 })).map(([base, mutations]) => JSON.stringify(mutate(base, mutations)) ?? 'null');
   // A valid body with one more, very deep property (built as text: the test's own stringify would overflow).
   const deep = fc.tuple(baseArb, fc.integer({ min: 2_000, max: 200_000 }), fc.constantFrom('[', '{"a":')).map(([base, depth, opener]) => {
@@ -760,6 +788,27 @@ const routeShapes: readonly RouteShape[] = [
   { name: 'getSubscription', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
   { name: 'updateSubscription', method: 'PATCH', body: 'subscription', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
   { name: 'deleteSubscription', method: 'DELETE', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
+  // Transitive membership (SPEC 7): reads over the nested-group closure and the four checks.
+  {
+    name: 'listGroupTransitive',
+    method: 'GET',
+    caller: 'admin',
+    path: () => join(versionArb, literal('groups'), fc.oneof(groupIdArb(), fc.constant(fx.linksGroup)), fc.constantFrom('transitiveMembers', 'transitiveMemberOf', 'TRANSITIVEMEMBERS'), castArb),
+  },
+  { name: 'listUserTransitive', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('users'), userIdArb(), fc.constantFrom('transitiveMemberOf', 'TransitiveMemberOf'), castArb) },
+  { name: 'listMyTransitive', method: 'GET', caller: 'delegated', path: () => join(versionArb, literal('me'), fc.constantFrom('transitiveMemberOf', 'TRANSITIVEMEMBEROF'), castArb) },
+  ...(['group', 'user', 'my'] as const).map((subject): RouteShape => ({
+    name: `${subject}MemberActions`,
+    method: 'POST',
+    body: 'memberCheck',
+    caller: subject === 'my' ? 'delegated' : 'admin',
+    path: () =>
+      join(
+        versionArb,
+        ...(subject === 'my' ? [literal('me')] : subject === 'group' ? [literal('groups'), groupIdArb()] : [literal('users'), userIdArb()]),
+        fc.constantFrom('checkMemberGroups', 'checkMemberObjects', 'getMemberGroups', 'getMemberObjects', 'CHECKMEMBERGROUPS', 'getMemberObjects/'),
+      ),
+  })),
   { name: 'batch', method: 'POST', body: 'batch', caller: 'admin', path: () => join(versionArb, fc.constantFrom('$batch', '%24batch', '$BATCH', '$batch/', '$batch/x')) },
   { name: 'getOpenApi', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/openapi.json', '/OPENAPI.JSON', '/openapi.json/', '/v1.0/openapi.json') },
   { name: 'getHealth', method: 'GET', caller: 'anonymous', path: () => fc.constantFrom('/health', '/HEALTH', '/health/', '/health/x', '/v1.0/health') },
@@ -883,6 +932,18 @@ function cleanPath(shape: RouteShape): string {
       return `/v1.0/groups/${fx.lifecycleGroup}/owners/$ref`;
     case 'removeOwner':
       return `/v1.0/groups/${fx.lifecycleGroup}/owners/${fx.user.id}/$ref`;
+    case 'listGroupTransitive':
+      return `/v1.0/groups/${fx.linksGroup}/transitiveMembers?$top=1`;
+    case 'listUserTransitive':
+      return `/v1.0/users/${fx.user.id}/transitiveMemberOf`;
+    case 'listMyTransitive':
+      return '/v1.0/me/transitiveMemberOf';
+    case 'groupMemberActions':
+      return `/v1.0/groups/${fx.security}/checkMemberGroups`;
+    case 'userMemberActions':
+      return `/v1.0/users/${fx.user.id}/checkMemberGroups`;
+    case 'myMemberActions':
+      return '/v1.0/me/checkMemberGroups';
     default:
       throw new Error(`no clean path for ${shape.name}`);
   }
@@ -894,6 +955,7 @@ function cleanBody(kind: BodyKind): unknown {
   if (kind === 'getByIds') return { ids: [fx.user.id, fx.security] };
   if (kind === 'batch') return { requests: [{ id: '1', method: 'GET', url: `/users/${fx.user.id}` }] };
   if (kind === 'subscription') return subscriptionBase();
+  if (kind === 'memberCheck') return { groupIds: [fx.security, fx.linksGroup] };
   return { displayName: 'Never', mailNickname: 'never', mailEnabled: false, securityEnabled: true };
 }
 

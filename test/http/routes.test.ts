@@ -93,6 +93,27 @@ const samples: Record<string, [method: string, path: string][]> = {
     '/v1.0/me/joinedGroups/microsoft.graph.group/$count',
   ].map((path) => ['GET', path]),
   removeMember: [...v(`groups/${G}/members/${U}/$ref`), `/V1.0/GROUPS/${G}/Members/${U}/%24REF`, `/v1.0/groups/${G}/members/adele@contoso.com/$ref/`].map((path) => ['DELETE', path]),
+  listGroupTransitive: [
+    ...v(`groups/${G}/transitiveMembers`),
+    ...v(`groups/${G}/transitiveMemberOf`),
+    `/v1.0/groups/${G}/TRANSITIVEMEMBERS/microsoft.graph.user`,
+    `/v1.0/groups/${G}/transitiveMembers/graph.group/$count`,
+    `/v1.0/groups/${G}/transitiveMemberOf/$count`,
+  ].map((path) => ['GET', path]),
+  listUserTransitive: [...v(`users/${U}/transitiveMemberOf`), '/v1.0/users/adele@contoso.com/transitiveMemberOf/graph.group', `/v1.0/users/${U}/transitiveMemberOf/$count`].map((path) => [
+    'GET',
+    path,
+  ]),
+  listMyTransitive: [...v('me/transitiveMemberOf'), '/v1.0/me/transitiveMemberOf/microsoft.graph.group/$count', '/BETA/ME/TRANSITIVEMEMBEROF/'].map((path) => ['GET', path]),
+  groupMemberActions: [...v(`groups/${G}/checkMemberGroups`), ...v(`groups/${G}/getMemberObjects`), `/v1.0/groups/${G}/CHECKMEMBEROBJECTS`, `/v1.0/groups/${G}/getMemberGroups/`].map((path) => [
+    'POST',
+    path,
+  ]),
+  userMemberActions: [...v(`users/${U}/checkMemberGroups`), '/v1.0/users/adele@contoso.com/getMemberGroups', `/beta/users/${U}/checkMemberObjects`, `/v1.0/users/${U}/getMemberObjects`].map((path) => [
+    'POST',
+    path,
+  ]),
+  myMemberActions: [...v('me/checkMemberGroups'), '/v1.0/me/getMemberGroups', '/beta/ME/checkMemberObjects', '/v1.0/me/getMemberObjects/'].map((path) => ['POST', path]),
   updateUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', '/V1.0/USERS/adele%40contoso.com/', '/v1.0/users/$count'].map((path) => ['PATCH', path]),
   updateGroup: [...v(`groups/${G}`), `/V1.0/GROUPS/${G}/`, '/v1.0/groups/12345'].map((path) => ['PATCH', path]),
   deleteUser: [...v(`users/${U}`), '/v1.0/users/adele@contoso.com', `/BETA/Users/${U}/`].map((path) => ['DELETE', path]),

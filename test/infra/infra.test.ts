@@ -400,6 +400,8 @@ describe('infra: infra/main.bicep compiled by the Bicep CLI (ARM JSON), not depl
     expect(queried.files).toEqual([
       'src/changes/changeReads.ts',
       'src/membership/anchors.ts',
+      'src/membership/closure.ts',
+      'src/membership/closureCheck.ts',
       'src/membership/membershipRepository.ts',
       'src/membership/pendingDeletions.ts',
       'src/membership/reconciler.ts',

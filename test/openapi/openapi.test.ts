@@ -350,6 +350,27 @@ async function createdSubscription(): Promise<string> {
   return response.json.id;
 }
 
+/** The four transitive actions (SPEC 7) on a group, a user and /me, each about a nested membership. */
+function memberActionScenarios(): Record<string, () => Promise<Call>> {
+  const entries: [string, () => Promise<Call>][] = [];
+  for (const who of ['Group', 'User', 'My'] as const) {
+    for (const action of ['checkMemberGroups', 'checkMemberObjects', 'getMemberGroups', 'getMemberObjects'] as const) {
+      entries.push([
+        `${who}${action[0]!.toUpperCase()}${action.slice(1)}`,
+        async () => {
+          const arranged = await groupWithMembers();
+          const body =
+            action === 'checkMemberGroups' ? { groupIds: [arranged.id, arranged.parentId] } : action === 'checkMemberObjects' ? { ids: [arranged.parentId] } : { securityEnabledOnly: false };
+          if (who === 'Group') return { path: `/v1.0/groups/${arranged.childId}/${action}`, body };
+          if (who === 'User') return { path: `/v1.0/users/${arranged.userId}/${action}`, body };
+          return { path: `/v1.0/me/${action}`, body, token: await asUser(arranged.userId) };
+        },
+      ]);
+    }
+  }
+  return Object.fromEntries(entries);
+}
+
 const scenarios: Record<string, () => Promise<Call>> = {
   AddMember: async () => {
     const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
@@ -410,6 +431,11 @@ const scenarios: Record<string, () => Promise<Call>> = {
     const { userId, groupId } = await memberUser();
     return { path: `/v1.0/groups/${groupId}/members/${userId}/$ref` };
   },
+  ListGroupTransitiveMembers: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).parentId}/transitiveMembers?$top=2` }),
+  ListGroupTransitiveMemberOf: async () => ({ path: `/v1.0/groups/${(await groupWithMembers()).childId}/transitiveMemberOf` }),
+  ListUserTransitiveMemberOf: async () => ({ path: `/v1.0/users/${(await groupWithMembers()).userId}/transitiveMemberOf` }),
+  ListMyTransitiveMemberOf: async () => ({ path: '/v1.0/me/transitiveMemberOf', token: await asUser((await groupWithMembers()).userId) }),
+  ...memberActionScenarios(),
   UpdateUser: async () => ({ path: `/v1.0/users/${(await service.createUser()).id}`, body: { displayName: 'Renamed', jobTitle: 'Engineer' } }),
   UpdateGroup: async () => {
     const member = await service.createUser();

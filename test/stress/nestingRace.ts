@@ -9,8 +9,10 @@ import type { DirectoryObjectDocument } from '../../src/directory/directoryObjec
 import { anchorsOf } from '../../src/membership/anchors';
 import { randomUUID } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
-import { nestingLimits } from '../../src/membership/nestingGuard';
+import { closureLimits, closurePartition } from '../../src/membership/closure';
+import { finishPendingNestings } from '../../src/membership/closureJournal';
 import { reconcileMemberships } from '../../src/membership/reconciler';
+import { repositoriesOver } from '../../src/store/repositories';
 import { checkMembershipConsistency, type ConsistencyReport } from '../../src/tools/checkConsistency';
 import { PhaseStats, type Answer, type Pool, type StressClient } from './driver';
 import { FaultInjector, type FaultKind } from './faults';
@@ -80,6 +82,8 @@ export async function runNestingRacePhase(env: StressEnvironment, clients: reado
   }
   stats.finish();
   await reconcileMemberships(env.store.memberships, env.store.directory, { graceInMs: 0 });
+  // The timer's last step (functions/reconcileMemberships.ts): closure updates a fault left pending, finished and settled.
+  await finishPendingNestings(repositoriesOver(env.store).memberships, 0);
   const consistency = await checkMembershipConsistency(env.store.memberships, { tenantId: pool.tenantId });
   return { stats, pairs: options.pairs, nestings: stats.operations, bothSucceeded, consistency, ...(injector === undefined ? {} : { injector }) };
 }
@@ -135,7 +139,9 @@ export function describeNestingRace(run: NestingRaceRun): string[] {
 
 /**
  * Groups G0 ⊃ G1 ⊃ … ⊃ G(n-1) of a tenant, written straight to the store (through the API it
- * would take hundreds of requests; the cycle walk reads only what is stored).
+ * would take hundreds of requests), with their nested-group closure documents as the service keeps
+ * them (src/membership/closure.ts): G(i)'s ancestors are G0…G(i-1), its descendants G(i+1)…, so
+ * the store stays as the service would have left it and the closure checks hold.
  */
 export async function writeChain(store: { directory: Container; memberships: Container }, tenantId: string, length: number): Promise<string[]> {
   const ids = Array.from({ length }, () => randomUUID());
@@ -162,20 +168,32 @@ export async function writeChain(store: { directory: Container; memberships: Con
       { ...shared, id: groupId, pk: `${tenantId}|member|${memberId}`, kind: 'memberOf', farType: 'group', far: entity(groupId) },
     ];
   });
-  for (let start = 0; start < edges.length; start += 50) await Promise.all(edges.slice(start, start + 50).map((edge) => store.memberships.items.create(edge)));
+  const closure = ids.flatMap((groupId, index) =>
+    (
+      [
+        ['ancestors', ids.slice(0, index)],
+        ['descendants', ids.slice(index + 1)],
+      ] as const
+    )
+      .filter(([, set]) => set.length > 0)
+      .map(([side, set]) => ({ id: side, pk: closurePartition(tenantId, groupId), tenantId, kind: 'closure', groupId, ids: [...set].sort() })),
+  );
+  const documents = [...edges, ...closure];
+  for (let start = 0; start < documents.length; start += 50) await Promise.all(documents.slice(start, start + 50).map((document) => store.memberships.items.create(document)));
   return ids;
 }
 
 /**
- * What the deepest nesting allowed costs (a member group with `walkReads` groups in a chain under
- * it), and one level deeper (the 400): store requests as the fault proxy counts them, and time.
+ * What the deepest nesting allowed costs (a member group with the chain under it whose closure
+ * update rewrites `closureLimits.maxDocumentsPerChange` documents: the member, the groups under it
+ * and the new target), and one level deeper (the 400): store requests as the fault proxy counts them, and time.
  */
 export async function measureDeepestNesting(
   env: StressEnvironment,
   client: StressClient,
   pool: Pool,
 ): Promise<{ allowed: { status: number; requests: number; ms: number }; refused: { status: number; requests: number; ms: number } }> {
-  const chain = await writeChain(env.store, pool.tenantId, nestingLimits.walkReads + 1);
+  const chain = await writeChain(env.store, pool.tenantId, closureLimits.maxDocumentsPerChange);
   const measure = async (memberId: string) => {
     const [target] = pool.groups;
     const groupId = await client

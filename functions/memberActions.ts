@@ -1,0 +1,129 @@
+import { signedInUserId } from '../src/auth';
+import { permissions } from '../src/auth/permissions';
+import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
+import { authenticated } from '../src/http/pipeline';
+import { answerMemberAction, readMemberAction, type MemberAction } from '../src/membership/transitiveEndpoint';
+import { allErrors, noLookupErrors, type ErrorStatus, type OperationMetadata } from '../src/openapi/operations';
+import { getRepositories } from '../src/store/repositories';
+import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
+
+/** The four actions, literals only (DESIGN.md: no route of a method may capture another's requests). */
+const action = '{action:regex(^(checkMemberGroups|checkMemberObjects|getMemberGroups|getMemberObjects)$)}';
+const actionOf = (value: string | undefined) => (value ?? '').toLowerCase() as MemberAction;
+
+/** The four operations of one subject, for the OpenAPI document. */
+function operationsOf(prefix: string, idPrefix: string, who: string, errors: readonly ErrorStatus[], whoIs = `${who} is`): OperationMetadata[] {
+  const ids = { status: 200, description: 'OK: the ids.', definition: 'IdCollection' } as const;
+  return [
+    {
+      path: `/v1.0/${prefix}/checkMemberGroups`,
+      method: 'post',
+      operationId: `${idPrefix}CheckMemberGroups`,
+      tag: 'Membership',
+      summary: `Check which groups ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
+      description: `Of up to 20 group IDs, returns those ${whoIs} in, directly or through nesting.`,
+      body: { definition: 'MemberGroupIds', summary: 'Group IDs', description: 'Up to 20 group IDs to check.' },
+      success: ids,
+      errors,
+    },
+    {
+      path: `/v1.0/${prefix}/checkMemberObjects`,
+      method: 'post',
+      operationId: `${idPrefix}CheckMemberObjects`,
+      tag: 'Membership',
+      summary: `Check which objects ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
+      description: `Of up to 20 object IDs, returns those ${whoIs} a member of, directly or through nesting.`,
+      body: { definition: 'MemberObjectIds', summary: 'Object IDs', description: 'Up to 20 object IDs to check.' },
+      success: ids,
+      errors,
+    },
+    {
+      path: `/v1.0/${prefix}/getMemberGroups`,
+      method: 'post',
+      operationId: `${idPrefix}GetMemberGroups`,
+      tag: 'Membership',
+      summary: `Get every group ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
+      description: `Returns the IDs of every group ${whoIs} in, directly or through nesting (at most 11,000).`,
+      body: { definition: 'MemberGroupsOptions', summary: 'Options', description: 'securityEnabledOnly: only security groups.' },
+      success: ids,
+      errors,
+    },
+    {
+      path: `/v1.0/${prefix}/getMemberObjects`,
+      method: 'post',
+      operationId: `${idPrefix}GetMemberObjects`,
+      tag: 'Membership',
+      summary: `Get every object ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
+      description: `Returns the IDs of every group ${whoIs} a member of, directly or through nesting (at most 11,000).`,
+      body: { definition: 'MemberGroupsOptions', summary: 'Options', description: 'securityEnabledOnly: only security groups.' },
+      success: ids,
+      errors,
+    },
+  ];
+}
+
+/** POST /groups/{id}/checkMemberGroups | checkMemberObjects | getMemberGroups | getMemberObjects (SPEC 7). */
+export const groupMemberActions: HttpFunctionDefinition = {
+  name: 'groupMemberActions',
+  route: graphRoute(`groups/{groupId}/${action}`),
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: authenticated({
+    acceptsBody: true,
+    permission: permissions.readGroups,
+    handle: async (request) => {
+      const input = readMemberAction(request, actionOf(request.request.params.action));
+      const { directory, memberships } = await getRepositories();
+      const groupId = parseObjectId(request.request.params.groupId ?? '');
+      // The subject's existence is read beside the closure, not before it: the check stays one round.
+      const [, answer] = await Promise.all([
+        getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' }),
+        answerMemberAction(request, directory, memberships, { id: groupId, objectType: 'group' }, input),
+      ]);
+      return answer;
+    },
+  }),
+  openApi: operationsOf('groups/{groupId}', 'Group', 'the group', allErrors),
+};
+
+/** POST /users/{id or UPN}/checkMemberGroups | … (SPEC 7). */
+export const userMemberActions: HttpFunctionDefinition = {
+  name: 'userMemberActions',
+  route: graphRoute(`users/{userId}/${action}`),
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: authenticated({
+    acceptsBody: true,
+    permission: permissions.readUsers,
+    handle: async (request) => {
+      const input = readMemberAction(request, actionOf(request.request.params.action));
+      const { directory, memberships } = await getRepositories();
+      const tenantId = request.caller.tenantId;
+      const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
+      const [, answer] = await Promise.all([
+        getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' }),
+        answerMemberAction(request, directory, memberships, { id: userId, objectType: 'user' }, input),
+      ]);
+      return answer;
+    },
+  }),
+  openApi: operationsOf('users/{userId}', 'User', 'the user', allErrors),
+};
+
+/** POST /me/checkMemberGroups | … (SPEC 7). */
+export const myMemberActions: HttpFunctionDefinition = {
+  name: 'myMemberActions',
+  route: graphRoute(`me/${action}`),
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: authenticated({
+    acceptsBody: true,
+    permission: permissions.readUsers,
+    handle: async (request) => {
+      const input = readMemberAction(request, actionOf(request.request.params.action));
+      const { directory, memberships } = await getRepositories();
+      return answerMemberAction(request, directory, memberships, { id: signedInUserId(request.caller), objectType: 'user' }, input);
+    },
+  }),
+  openApi: operationsOf('me', 'My', 'I', noLookupErrors, 'I am'),
+};
