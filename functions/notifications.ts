@@ -4,6 +4,7 @@ import { getCosmosStore } from '../src/store/cosmosStore';
 import { deliver } from '../src/subscriptions/delivery';
 import { decodeMessage, deliveryQueueName } from '../src/subscriptions/notificationQueue';
 import { dispatchAllTenants, kickDispatch } from '../src/subscriptions/outbox';
+import { challengeExpiringSubscriptions } from '../src/subscriptions/reauthorization';
 import { SubscriptionStore } from '../src/subscriptions/subscriptionStore';
 
 /**
@@ -26,8 +27,11 @@ export const dispatchNotificationsTimer = {
   name: 'dispatchNotifications',
   schedule: '*/10 * * * * *',
   handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
-    const tenants = await dispatchAllTenants(await memberships(), (message, details) => context.warn(message, details));
-    context.debug('dispatchNotifications', { tenants });
+    const container = await memberships();
+    const tenants = await dispatchAllTenants(container, (message, details) => context.warn(message, details));
+    // Subscriptions about to expire get their reauthorizationRequired (src/subscriptions/reauthorization.ts).
+    const challenged = await challengeExpiringSubscriptions(container, (message, details) => context.warn(message, details));
+    context.debug('dispatchNotifications', { tenants, challenged });
   },
 };
 

@@ -154,4 +154,31 @@ export const deleteSubscription: HttpFunctionDefinition = {
   ],
 };
 
-export const subscriptionFunctions: readonly HttpFunctionDefinition[] = [createSubscription, listSubscriptions, getSubscription, updateSubscription, deleteSubscription];
+export const reauthorizeSubscription: HttpFunctionDefinition = {
+  name: 'reauthorizeSubscription',
+  route: graphRoute(`subscriptions/${subscriptionId}/reauthorize`),
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: authenticated({
+    permission: permissions.readGroups,
+    handle: async (request) => {
+      await (await service()).reauthorize(request.caller, request.request.params.subscriptionId ?? '');
+      return { status: 204 };
+    },
+  }),
+  openApi: [
+    {
+      path: `/v1.0/subscriptions/${subscriptionId}/reauthorize`,
+      method: 'post',
+      operationId: 'ReauthorizeSubscription',
+      tag: 'Service',
+      visibility: 'internal',
+      summary: 'Reauthorize a subscription',
+      description: 'Answers a reauthorizationRequired lifecycle notification: the caller shows it still has access to one of its subscriptions (the expiry does not move; renew with PATCH).',
+      success: { status: 204, description: 'No Content: reauthorized.' },
+      errors: [401, 403, 404, 429, 503],
+    },
+  ],
+};
+
+export const subscriptionFunctions: readonly HttpFunctionDefinition[] = [createSubscription, listSubscriptions, getSubscription, updateSubscription, deleteSubscription, reauthorizeSubscription];

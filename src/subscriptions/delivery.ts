@@ -125,25 +125,34 @@ export async function deliver(store: SubscriptionStore, message: DeliveryMessage
   }
   log('notification missed after the retry budget', { subscriptionId: subscription.id, changes: message.changes.length, detail });
   deliveryCounters.missed += 1;
-  if (subscription.lifecycleNotificationUrl !== null) {
-    const lifecycle = await post(
-      subscription.lifecycleNotificationUrl,
-      {
-        value: [
-          {
-            subscriptionId: subscription.id,
-            subscriptionExpirationDateTime: subscription.expirationDateTime,
-            tenantId: subscription.tenantId,
-            clientState: subscription.clientState,
-            lifecycleEvent: 'missed',
-          },
-        ],
-      },
-      settings.timeoutMs,
-    );
-    if (lifecycle instanceof Error || lifecycle.status < 200 || lifecycle.status >= 300) {
-      log('missed lifecycle notification not delivered', { subscriptionId: subscription.id, detail: lifecycle instanceof Error ? lifecycle.message : `HTTP ${lifecycle.status}` });
-    }
+  if (subscription.lifecycleNotificationUrl !== null && !(await sendLifecycleNotification(subscription, 'missed', settings.timeoutMs))) {
+    log('missed lifecycle notification not delivered', { subscriptionId: subscription.id });
   }
   return 'missed';
+}
+
+/**
+ * POSTs one lifecycle notification to the subscription's lifecycleNotificationUrl, in Graph's
+ * shape (https://learn.microsoft.com/graph/change-notifications-lifecycle-events), through the same
+ * checked, pinned connection as every notification. True when the receiver took it (2xx); false
+ * when it did not, or the subscription has no lifecycle URL.
+ */
+export async function sendLifecycleNotification(subscription: SubscriptionDocument, lifecycleEvent: 'missed' | 'reauthorizationRequired', timeoutMs: number): Promise<boolean> {
+  if (subscription.lifecycleNotificationUrl === null) return false;
+  const answer = await post(
+    subscription.lifecycleNotificationUrl,
+    {
+      value: [
+        {
+          subscriptionId: subscription.id,
+          subscriptionExpirationDateTime: subscription.expirationDateTime,
+          tenantId: subscription.tenantId,
+          clientState: subscription.clientState,
+          lifecycleEvent,
+        },
+      ],
+    },
+    timeoutMs,
+  );
+  return !(answer instanceof Error) && answer.status >= 200 && answer.status < 300;
 }

@@ -179,6 +179,16 @@ export class SubscriptionService {
     return next;
   }
 
+  /**
+   * POST /subscriptions/{id}/reauthorize: the caller (its token and permission checked by the
+   * pipeline, as for every request) shows it still has access; 204. The expiry does not move
+   * (Graph's reauthorize: https://learn.microsoft.com/graph/api/subscription-reauthorize).
+   */
+  async reauthorize(caller: Caller, id: string, nowMs = Date.now()): Promise<void> {
+    const current = await this.get(caller, id, nowMs);
+    await this.store.replace({ ...current, reauthorizedAtMs: nowMs });
+  }
+
   async delete(caller: Caller, id: string): Promise<void> {
     const current = await this.get(caller, id);
     await this.store.delete(current.tenantId, current.id);

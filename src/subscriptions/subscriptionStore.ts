@@ -27,6 +27,10 @@ export interface SubscriptionDocument {
   readonly expiresAtMs: number;
   /** When it was stored (service clock): it is notified of the changes recorded from then on (src/subscriptions/outbox.ts). */
   readonly createdAtMs?: number;
+  /** The expiry (expiresAtMs) a reauthorizationRequired was sent for: one challenge per expiry (src/subscriptions/reauthorization.ts). */
+  readonly reauthorizationRequestedForMs?: number;
+  /** When its creator last reauthorized it (POST /subscriptions/{id}/reauthorize). */
+  readonly reauthorizedAtMs?: number;
   readonly ttl: number;
 }
 
@@ -86,6 +90,29 @@ export class SubscriptionStore {
 
   async replace(document: SubscriptionDocument): Promise<void> {
     await this.container.item(document.id, document.pk).replace(document);
+  }
+
+  /**
+   * Sets (or, with `undefined`, clears) the expiry a reauthorizationRequired was sent for, only if
+   * the subscription is as it was read (If-Match): the stored document, or undefined when it
+   * changed or went meanwhile (another instance's pass, a renewal, a deletion).
+   */
+  async setReauthorizationRequested(read: SubscriptionDocument, forExpiryMs: number | undefined): Promise<SubscriptionDocument | undefined> {
+    const { _etag: etag, _rid, _self, _ts, _attachments, reauthorizationRequestedForMs: _previous, ...document } = read as SubscriptionDocument & Record<string, unknown>;
+    void [_rid, _self, _ts, _attachments, _previous];
+    try {
+      const { resource } = await this.container
+        .item(read.id, read.pk)
+        .replace<SubscriptionDocument>(
+          { ...(document as unknown as SubscriptionDocument), ...(forExpiryMs === undefined ? {} : { reauthorizationRequestedForMs: forExpiryMs }) },
+          typeof etag === 'string' ? { accessCondition: { type: 'IfMatch', condition: etag } } : {},
+        );
+      return resource;
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === 404 || code === 412) return undefined;
+      throw error;
+    }
   }
 
   /** True when it existed. */

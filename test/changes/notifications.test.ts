@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * Issue 12, items 3 and 4: change notifications delivered through a real Azurite queue by the
  * queue-triggered function, which the local host runs (src/local/triggerHost.ts) with the outbox's
@@ -8,6 +9,7 @@ import { getCosmosStore } from '../../src/store/cosmosStore';
 import { listChangesSince } from '../../src/changes/changeReads';
 import { startTriggerHost, type RunningTriggerHost } from '../../src/local/triggerHost';
 import { dispatchTenant, outboxIdle } from '../../src/subscriptions/outbox';
+import { challengeExpiringSubscriptions } from '../../src/subscriptions/reauthorization';
 import { queueFunctions, timerFunctions } from '../../functions/triggers';
 import { TestService } from '../support/testService';
 import { Receiver } from './receiver';
@@ -65,7 +67,8 @@ async function startReceiver(): Promise<Receiver> {
 
 async function subscribe(body: Record<string, unknown>, token?: string): Promise<string> {
   const response = await service.request('POST', '/v1.0/subscriptions', {
-    body: { changeType: 'updated,deleted', expirationDateTime: inMinutes(60), ...body },
+    // Two hours: further out than the reauthorizationRequired lead (an hour), which tests ask for by name.
+    body: { changeType: 'updated,deleted', expirationDateTime: inMinutes(120), ...body },
     ...(token === undefined ? {} : { token }),
   });
   expect(response.status).toBe(201);
@@ -280,5 +283,58 @@ describe('change notifications through the queue', () => {
     service.proxy.rule = () => undefined;
     const [added] = (await changesOf(group.id)).filter((record) => record.changeType === 'memberAdded');
     await target.until(() => target.notifications().some((item) => item.id === added!.changeId));
+  });
+});
+
+describe('reauthorizationRequired and POST /subscriptions/{id}/reauthorize', () => {
+  it('a subscription within an hour of its expiry gets one reauthorizationRequired per expiry at its lifecycle URL; one further out, or without a lifecycle URL, none', async () => {
+    const [lifecycle, changes] = [await startReceiver(), await startReceiver()];
+    const group = await service.createGroup();
+    const soon = await subscribe({
+      resource: `groups/${group.id}`,
+      notificationUrl: changes.url(),
+      lifecycleNotificationUrl: lifecycle.url('/lifecycle'),
+      clientState: 'c1',
+      expirationDateTime: inMinutes(30),
+    });
+    await subscribe({ resource: `groups/${group.id}`, notificationUrl: changes.url(), lifecycleNotificationUrl: lifecycle.url('/later'), expirationDateTime: inMinutes(120) });
+    await subscribe({ resource: `groups/${group.id}`, notificationUrl: changes.url(), expirationDateTime: inMinutes(30) });
+    const { memberships } = await getCosmosStore();
+    // Passes of the timer (this file's trigger host runs it too; a claim on the subscription lets one send).
+    const challengesOf = () => lifecycle.notifications('/lifecycle').filter((item) => item.subscriptionId === soon);
+    await challengeExpiringSubscriptions(memberships);
+    await lifecycle.until(() => challengesOf().length >= 1);
+    await challengeExpiringSubscriptions(memberships);
+    const expiry = (await service.request('GET', `/v1.0/subscriptions/${soon}`)).json.expirationDateTime;
+    const challenge = { subscriptionId: soon, subscriptionExpirationDateTime: expiry, tenantId: service.tenantId, clientState: 'c1', lifecycleEvent: 'reauthorizationRequired' };
+    expect(challengesOf()).toEqual([challenge]);
+    expect(lifecycle.notifications('/later')).toEqual([]);
+
+    // A renewal is a new expiry: still within the hour, it is challenged again, once.
+    const renewed = await service.request('PATCH', `/v1.0/subscriptions/${soon}`, { body: { expirationDateTime: inMinutes(40) } });
+    expect(renewed.status).toBe(200);
+    await challengeExpiringSubscriptions(memberships);
+    await lifecycle.until(() => challengesOf().length >= 2);
+    await challengeExpiringSubscriptions(memberships);
+    expect(challengesOf().map((item) => item.subscriptionExpirationDateTime)).toEqual([expiry, renewed.json.expirationDateTime]);
+  });
+
+  it('POST /subscriptions/{id}/reauthorize: 204 for its creator, the expiry unchanged; 404 for another caller, an unknown id or a malformed one', async () => {
+    const receiver = await startReceiver();
+    const id = await subscribe({ resource: 'groups', notificationUrl: receiver.url(), expirationDateTime: inMinutes(30) });
+    const before = (await service.request('GET', `/v1.0/subscriptions/${id}`)).json;
+    const answer = await service.request('POST', `/v1.0/subscriptions/${id}/reauthorize`);
+    expect([answer.status, answer.text]).toEqual([204, '']);
+    expect((await service.request('GET', `/v1.0/subscriptions/${id}`)).json).toEqual(before);
+    // Another caller of the same tenant: a user signed in through the app.
+    const other = await service.userToken((await service.createUser()).id, ['GroupMember.Read.All']);
+    for (const [path, token] of [
+      [`/v1.0/subscriptions/${id}/reauthorize`, other],
+      [`/v1.0/subscriptions/${randomUUID()}/reauthorize`, undefined],
+      ['/v1.0/subscriptions/not-a-guid/reauthorize', undefined],
+    ] as const) {
+      const refused = await service.request('POST', path, token === undefined ? {} : { token });
+      expect([path, refused.status, refused.json?.error?.code]).toEqual([path, 404, 'NotFound']);
+    }
   });
 });

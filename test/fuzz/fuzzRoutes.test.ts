@@ -788,6 +788,7 @@ const routeShapes: readonly RouteShape[] = [
   { name: 'getSubscription', method: 'GET', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
   { name: 'updateSubscription', method: 'PATCH', body: 'subscription', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
   { name: 'deleteSubscription', method: 'DELETE', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb()) },
+  { name: 'reauthorizeSubscription', method: 'POST', caller: 'admin', path: () => join(versionArb, literal('subscriptions'), anyIdArb(), literal('reauthorize')) },
   // Transitive membership (SPEC 7): reads over the nested-group closure and the four checks.
   {
     name: 'listGroupTransitive',
@@ -920,6 +921,8 @@ function cleanPath(shape: RouteShape): string {
     case 'updateSubscription':
     case 'deleteSubscription':
       return `/v1.0/subscriptions/${strangerId(91)}`;
+    case 'reauthorizeSubscription':
+      return `/v1.0/subscriptions/${strangerId(91)}/reauthorize`;
     case 'updateUser':
       return `/v1.0/users/${fx.lifecycleUser.id}`;
     case 'updateGroup':

@@ -128,6 +128,7 @@ const samples: Record<string, [method: string, path: string][]> = {
   getSubscription: [...v(`subscriptions/${G}`), `/V1.0/SUBSCRIPTIONS/${G}/`, '/v1.0/subscriptions/not-a-guid'].map((path) => ['GET', path]),
   updateSubscription: [...v(`subscriptions/${G}`), `/beta/Subscriptions/${G}`].map((path) => ['PATCH', path]),
   deleteSubscription: [...v(`subscriptions/${G}`), `/beta/Subscriptions/${G}/`].map((path) => ['DELETE', path]),
+  reauthorizeSubscription: [...v(`subscriptions/${G}/reauthorize`), `/beta/Subscriptions/${G}/Reauthorize`].map((path) => ['POST', path]),
   batch: [...v('$batch'), '/V1.0/$BATCH', '/beta/%24batch', '/v1.0/$batch/'].map((path) => ['POST', path]),
 };
 

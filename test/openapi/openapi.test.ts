@@ -461,6 +461,7 @@ const scenarios: Record<string, () => Promise<Call>> = {
   GetSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}` }),
   RenewSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}`, body: { expirationDateTime: new Date(Date.now() + 7_200_000).toISOString() } }),
   DeleteSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}` }),
+  ReauthorizeSubscription: async () => ({ path: `/v1.0/subscriptions/${await createdSubscription()}/reauthorize` }),
 };
 
 /** A request the operation must refuse, the statuses it may answer, and a check that nothing was stored. */
