@@ -28,9 +28,12 @@ export const dispatchNotificationsTimer = {
   schedule: '*/10 * * * * *',
   handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
     const container = await memberships();
-    const tenants = await dispatchAllTenants(container, (message, details) => context.warn(message, details));
+    const warn = (message: string, details?: unknown) => context.warn(message, details);
+    // One cross-partition read of the subscriptions serves both passes.
+    const subscriptions = await new SubscriptionStore(container).listAll();
+    const tenants = await dispatchAllTenants(container, warn, subscriptions);
     // Subscriptions about to expire get their reauthorizationRequired (src/subscriptions/reauthorization.ts).
-    const challenged = await challengeExpiringSubscriptions(container, (message, details) => context.warn(message, details));
+    const challenged = await challengeExpiringSubscriptions(container, warn, Date.now(), subscriptions);
     context.debug('dispatchNotifications', { tenants, challenged });
   },
 };

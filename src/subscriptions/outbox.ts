@@ -214,8 +214,8 @@ export function kickDispatch(getContainer: () => Promise<Container>, tenantId: s
 }
 
 /** The timer's sweep: every tenant with a subscription (one cross-partition query), each run as above. */
-export async function dispatchAllTenants(container: Container, log: Log = () => undefined): Promise<number> {
-  const tenants = new Set((await new SubscriptionStore(container).listAll()).map((subscription) => subscription.tenantId));
+export async function dispatchAllTenants(container: Container, log: Log = () => undefined, subscriptions?: readonly SubscriptionDocument[]): Promise<number> {
+  const tenants = new Set((subscriptions ?? (await new SubscriptionStore(container).listAll())).map((subscription) => subscription.tenantId));
   await Promise.all([...tenants].map((tenantId) => kickDispatch(() => Promise.resolve(container), tenantId, log)));
   return tenants.size;
 }

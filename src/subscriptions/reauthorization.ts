@@ -28,9 +28,14 @@ export function needsReauthorization(subscription: SubscriptionDocument, nowMs: 
 }
 
 /** One pass over every subscription: the challenges due now. Returns how many were sent (2xx). */
-export async function challengeExpiringSubscriptions(container: Container, log: (message: string, details?: unknown) => void = () => undefined, nowMs = Date.now()): Promise<number> {
+export async function challengeExpiringSubscriptions(
+  container: Container,
+  log: (message: string, details?: unknown) => void = () => undefined,
+  nowMs = Date.now(),
+  subscriptions?: readonly SubscriptionDocument[],
+): Promise<number> {
   const store = new SubscriptionStore(container);
-  const due = (await store.listAll()).filter((subscription) => needsReauthorization(subscription, nowMs));
+  const due = (subscriptions ?? (await store.listAll())).filter((subscription) => needsReauthorization(subscription, nowMs));
   let sent = 0;
   for (const subscription of due) {
     const claimed = await store.setReauthorizationRequested(subscription, subscription.expiresAtMs);
