@@ -1,5 +1,5 @@
 import type { MembershipRepository } from './membershipRepository';
-import { nestingLimits, removePending, type NestingGuardState, type PendingNesting } from './nestingGuard';
+import { markEntry, nestingLimits, removePending, type NestingGuardState, type PendingNesting } from './nestingGuard';
 
 /**
  * Finishing the closure updates that the tenant's journal (the nesting guard's `pending` list,
@@ -22,17 +22,17 @@ export const affectsMembersOf = (groupId: string, groupIds: ReadonlySet<string>)
 
 /**
  * Recomputes the closure for every pending change that `affects` selects (at once). Returns
- * whether there was any: the caller then reads the closure again. The entries stay listed (their
- * writer may still be writing; the writer or the timer removes them), except those marked
- * `edgeComplete`, whose writer has gone: they are removed.
+ * whether there was any: the caller then reads the closure again. The entries stay pending (their
+ * writer may still be writing; the writer or the timer settles them), except those marked
+ * `edgeComplete`, whose writer has gone: they are marked settled.
  */
 export async function finishAffecting(memberships: MembershipRepository, tenantId: string, guard: NestingGuardState, affects: (entry: PendingNesting) => boolean): Promise<boolean> {
   const entries = guard.pending.filter(affects);
   if (entries.length === 0) return false;
   await finishEntries(memberships, tenantId, entries);
-  // Those whose edge is complete have no writer left: finished, they go (best effort).
-  const complete = new Set(entries.filter((entry) => entry.edgeComplete === true).map((entry) => entry.id));
-  if (complete.size > 0) await removePending(memberships, tenantId, complete, guard);
+  // Those whose edge is complete have no writer left: finished, they are settled (best effort).
+  const complete = entries.filter((entry) => entry.edgeComplete === true);
+  await Promise.all(complete.map((entry) => markEntry(memberships, tenantId, entry, { settled: true })));
   return true;
 }
 
@@ -52,19 +52,30 @@ export interface PendingNestingsReport {
  * The timer's part (functions/reconcileMemberships.ts, after the member sides were reconciled):
  * every tenant's pending changes are recomputed; those that were older than `settleAfterMs`
  * before the recompute started (no writer can write their edges any more: nestingGuard.ts step 4)
- * are then removed from the journal. Idempotent: an interrupted run is run again.
+ * are then removed from the journal, with the settled entries that no commit has left out yet,
+ * and the marks of all of them. Marks of entries no longer listed that are older than
+ * `settleAfterMs` go too: an entry is committed before its mark is written, so the guard read
+ * with the marks lists the entry of any mark younger than the read by more than the read's own
+ * duration. Idempotent: an interrupted run is run again.
  */
 export async function finishPendingNestings(memberships: MembershipRepository, settleAfterMs: number = nestingLimits.settleAfterMs): Promise<PendingNestingsReport> {
   let recomputed = 0;
   let settled = 0;
-  for (const guard of await memberships.listPendingNestingGuards()) {
+  for (const tenantId of await memberships.listNestingJournalTenants()) {
+    const journal = await memberships.readNestingGuard(tenantId);
     const cutoff = Date.now() - settleAfterMs;
-    await finishEntries(memberships, guard.tenantId, guard.pending);
-    recomputed += guard.pending.length;
-    const old = new Set(guard.pending.filter((entry) => entry.atMs <= cutoff).map((entry) => entry.id));
-    if (old.size === 0) continue;
-    await removePending(memberships, guard.tenantId, old);
-    settled += old.size;
+    await finishEntries(memberships, tenantId, journal.pending);
+    recomputed += journal.pending.length;
+    const old = journal.pending.filter((entry) => entry.atMs <= cutoff).map((entry) => entry.id);
+    const leaving = [...old, ...journal.settledIds];
+    if (leaving.length > 0 && (await removePending(memberships, tenantId, new Set(leaving)))) {
+      settled += old.length;
+      await memberships.deleteNestingMarks(tenantId, leaving);
+    }
+    await memberships.deleteNestingMarks(
+      tenantId,
+      journal.strayMarks.filter((mark) => mark.atMs <= cutoff).map((mark) => mark.entryId),
+    );
   }
   return { recomputed, settled };
 }

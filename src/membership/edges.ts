@@ -9,8 +9,9 @@ import type { ObjectType } from '../directory/directoryObjects';
  *   the group side. Both are creates, so a retry can tell a half-written add (group side there,
  *   member side not: it completes it and answers success) from a duplicate (both there).
  * Owners are edges too, partition `{tid}|owner|{groupId}`, id = owner id.
- * One more document per tenant lives in this container: the nesting guard (see nestingGuard.ts),
- * partition `{tid}|nesting`, kind 'nestingGuard'; every scan of edges filters on `kind`.
+ * Per tenant, the nesting journal lives in this container too (see nestingGuard.ts), partition
+ * `{tid}|nesting`: the guard (kind 'nestingGuard') and its entries' marks (kind 'nestingMark');
+ * every scan of edges filters on `kind`.
  * Each edge carries a snapshot of the object at its far end, so a page of members is one query
  * (a PATCH rewrites every copy before it answers: src/directory/objectLifecycle.ts). The objects'
  * anchors (src/membership/anchors.ts), and per tenant the pending deletions and updates, share the

@@ -9,7 +9,17 @@ import { readGroupAnchor, readMemberAnchor } from './anchors';
 import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { EdgeSelection } from './edgeQuery';
 import { groupSidePartition, memberSidePartition, nestingGuardPartition, ownerPartition, type AddOrigin, type EdgeDocument, type EdgeKind } from './edges';
-import { nestingGuardId, type NestingGuardContent, type NestingGuardDocument, type NestingGuardState } from './nestingGuard';
+import {
+  nestingGuardId,
+  nestingJournalOf,
+  nestingMarkId,
+  type NestingGuardContent,
+  type NestingGuardDocument,
+  type NestingGuardState,
+  type NestingMark,
+  type NestingMarkDocument,
+  type PendingNesting,
+} from './nestingGuard';
 
 /** Times an add writes again after a removal took the edge between its create and its read. */
 const maxRemovalRaces = 3;
@@ -559,33 +569,36 @@ export class MembershipRepository {
     return { ids: resources.map((resource) => resource.id), ...(next === undefined || next === null ? {} : { continuationToken: next }) };
   }
 
-  /** The tenant's nesting guard (see nestingGuard.ts); an absent one is empty and has no etag. */
+  /**
+   * The tenant's nesting journal (see nestingGuard.ts): the guard and its entries' marks, one
+   * single-partition query; an absent guard is an empty journal without an etag.
+   */
   async readNestingGuard(tenantId: string): Promise<NestingGuardState> {
-    const { resource } = await this.container.item(nestingGuardId, nestingGuardPartition(tenantId)).read<NestingGuardDocument>();
-    if (resource === undefined) return { pending: [], commits: 0 };
-    return { pending: resource.pending ?? [], commits: resource.commits ?? 0, ...(resource._etag === undefined ? {} : { etag: resource._etag }) };
+    const partitionKey = nestingGuardPartition(tenantId);
+    const { resources } = await this.container.items
+      .query<NestingGuardDocument | NestingMarkDocument>({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: partitionKey }] }, { partitionKey })
+      .fetchAll();
+    return nestingJournalOf(resources);
   }
 
-  /** Every tenant's nesting guard that lists pending changes (the timer's read; it scans the container). */
-  async listPendingNestingGuards(): Promise<(NestingGuardState & { readonly tenantId: string })[]> {
-    // One guard per tenant: filtered here, so that the query needs only the indexed `kind` path (infra/).
-    const { resources: all } = await this.container.items.query<NestingGuardDocument>({ query: "SELECT * FROM c WHERE c.kind = 'nestingGuard'" }).fetchAll();
-    const resources = all.filter((resource) => (resource.pending ?? []).length > 0);
-    return resources.map((resource) => ({
-      tenantId: resource.tenantId,
-      pending: resource.pending ?? [],
-      commits: resource.commits ?? 0,
-      ...(resource._etag === undefined ? {} : { etag: resource._etag }),
-    }));
+  /**
+   * The tenants whose journal has something for the timer: entries in the guard, or marks (the
+   * timer's read; it scans the container on the indexed `kind` path, infra/).
+   */
+  async listNestingJournalTenants(): Promise<string[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; listed?: number }>({ query: "SELECT c.tenantId, ARRAY_LENGTH(c.pending) AS listed FROM c WHERE c.kind = 'nestingGuard' OR c.kind = 'nestingMark'" })
+      .fetchAll();
+    return [...new Set(resources.filter((resource) => resource.listed === undefined || resource.listed > 0).map((resource) => resource.tenantId))];
   }
 
   /**
    * Replaces the nesting guard only if it is still the version read (`etag`; none: only if it
-   * does not exist yet). Returns the new state, or undefined when another request changed it
-   * first (412 on the replace, 409 on the create). Cosmos DB honours If-Match on replace:
+   * does not exist yet). Returns false when another request changed it first (412 on the
+   * replace, 409 on the create). Cosmos DB honours If-Match on replace:
    * https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency
    */
-  async replaceNestingGuard(tenantId: string, content: NestingGuardContent, etag: string | undefined): Promise<NestingGuardState | undefined> {
+  async replaceNestingGuard(tenantId: string, content: NestingGuardContent, etag: string | undefined): Promise<boolean> {
     const document: NestingGuardDocument = {
       id: nestingGuardId,
       pk: nestingGuardPartition(tenantId),
@@ -595,17 +608,34 @@ export class MembershipRepository {
       commits: content.commits,
     };
     try {
-      const response =
-        etag === undefined
-          ? await this.container.items.create(document)
-          : await this.container.item(nestingGuardId, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
-      const { id: _id, pk: _pk, tenantId: _tenant, kind: _kind, ...state } = document;
-      return { ...state, ...(response.etag === undefined ? {} : { etag: response.etag }) };
+      if (etag === undefined) await this.container.items.create(document);
+      else await this.container.item(nestingGuardId, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return true;
     } catch (error) {
       const status = statusOf(error);
-      if (status === 409 || status === 412 || status === 404) return undefined;
+      if (status === 409 || status === 412 || status === 404) return false;
       throw error;
     }
+  }
+
+  /** Writes (upserts) the mark of a journal entry: only its writer and its finishers write it, and each state only adds to the last. */
+  async markNesting(tenantId: string, entry: PendingNesting, mark: NestingMark): Promise<void> {
+    const document: NestingMarkDocument = { id: nestingMarkId(entry.id), pk: nestingGuardPartition(tenantId), tenantId, kind: 'nestingMark', entryId: entry.id, atMs: Date.now(), ...mark };
+    await this.container.items.upsert(document);
+  }
+
+  /** Deletes the marks of entries the guard no longer lists (all at once; one already gone is fine). */
+  async deleteNestingMarks(tenantId: string, entryIds: readonly string[]): Promise<void> {
+    const partitionKey = nestingGuardPartition(tenantId);
+    await Promise.all(
+      entryIds.map(async (entryId) => {
+        try {
+          await this.container.item(nestingMarkId(entryId), partitionKey).delete();
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
+      }),
+    );
   }
 
   /**

@@ -36,3 +36,21 @@ export function toStoreFault(error: unknown): GraphError | undefined {
   if (status === undefined && fault.cause !== undefined && fault.cause !== error) return toStoreFault(fault.cause);
   return undefined;
 }
+
+/**
+ * Runs an idempotent store call (a read, or a write whose repetition changes nothing, such as an
+ * If-Match replace recomputed from fresh reads) again after a store fault, at most `attempts`
+ * times in all, with a short random pause between. Any other failure, and the last fault, is
+ * thrown. For work that must end even when a share of requests fails (the closure's recompute, the
+ * nesting journal's marks): one call of many failing should not throw away the others.
+ */
+export async function retryStoreFaults<T>(operation: () => Promise<T>, attempts = 2): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || toStoreFault(error) === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+    }
+  }
+}

@@ -7,6 +7,7 @@
  */
 import { checkClosure } from '../../src/membership/closureCheck';
 import { finishPendingNestings } from '../../src/membership/closureJournal';
+import type { PendingNesting } from '../../src/membership/nestingGuard';
 import { reconcileMemberships } from '../../src/membership/reconciler';
 import { getCosmosStore } from '../../src/store/cosmosStore';
 import { repositoriesOver } from '../../src/store/repositories';
@@ -28,9 +29,9 @@ const nest = (groupId: string, memberId: string) => service.request('POST', `/v1
 const unnest = (groupId: string, memberId: string) => service.request('DELETE', `/v1.0/groups/${groupId}/members/${memberId}/$ref`);
 const isClosureWrite = (request: ProxiedRequest) => request.method !== 'GET' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|closure|');
 
-async function journal(): Promise<{ groupId: string; memberId: string; change: string }[]> {
-  const { resource } = await (await getCosmosStore()).memberships.item('nesting', `${service.tenantId}|nesting`).read<{ pending?: { groupId: string; memberId: string; change: string }[] }>();
-  return resource?.pending ?? [];
+/** The changes the tenant's journal has pending (the guard's entries that no mark settled). */
+async function journal(): Promise<readonly PendingNesting[]> {
+  return (await repositoriesOver(await getCosmosStore()).memberships.readNestingGuard(service.tenantId)).pending;
 }
 
 async function closureMismatches(): Promise<unknown[]> {
@@ -68,6 +69,23 @@ function aboveByEdges(edges: Map<string, Set<string>>, groupId: string): string[
 }
 
 const idsOf = (response: { json: { value?: { id: string }[] } }) => (response.json.value ?? []).map((entry) => entry.id).sort();
+
+/** A replace of the tenant's guard document (the only write that nestings contend for). */
+const isGuardReplace = (request: ProxiedRequest) => request.method === 'PUT' && request.path.endsWith('/docs/nesting');
+
+/** The documents of the tenant's journal partition as stored: the guard's raw entries and the marks' entry ids. */
+async function storedJournal(): Promise<{ listed: string[]; marked: string[] }> {
+  const partitionKey = `${service.tenantId}|nesting`;
+  const { resources } = await (
+    await getCosmosStore()
+  ).memberships.items
+    .query<{ kind: string; pending?: { id: string }[]; entryId?: string }>({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: partitionKey }] }, { partitionKey })
+    .fetchAll();
+  return {
+    listed: resources.flatMap((document) => (document.kind === 'nestingGuard' ? (document.pending ?? []).map((entry) => entry.id) : [])),
+    marked: resources.flatMap((document) => (document.kind === 'nestingMark' && document.entryId !== undefined ? [document.entryId] : [])),
+  };
+}
 
 /** Random adds and removals of nestings among `groups`, `clients` at once, `rounds` times. */
 async function churn(groups: readonly string[], rounds: number, clients: number): Promise<number[]> {
@@ -124,6 +142,43 @@ describe('the closure journal', () => {
     expect(check.json.value).toEqual([bottom.id]);
   });
 
+  it('a closure update cut short halfway up is finished all the way up, even where its first document is already right: the nesting that would then close a ring is refused', async () => {
+    const [top, middle, bottom, other, another] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup(), service.createGroup(), service.createGroup()]);
+    expect((await nest(top.id, middle.id)).status).toBe(204);
+    // Nesting bottom into middle rewrites middle's descendants, then top's, which fail: the update stops halfway up.
+    const topsClosure = `${service.tenantId}|closure|${top.id}`;
+    service.proxy.rule = (request) => (isClosureWrite(request) && String(request.headers['x-ms-documentdb-partitionkey']).includes(topsClosure) ? { kind: 'status', status: 503 } : undefined);
+    expect((await nest(middle.id, bottom.id)).status).toBe(204);
+    service.proxy.rule = () => undefined;
+    expect(await journal()).toEqual([expect.objectContaining({ groupId: middle.id, memberId: bottom.id, edgeComplete: true })]);
+    // The next writer finishes it. Middle's descendants already hold bottom; top's must too
+    // before the entry is settled, or a check trusting the closure would miss the path.
+    expect((await nest(other.id, another.id)).status).toBe(204);
+    expect(await journal()).toEqual([]);
+    expect(await closureMismatches()).toEqual([]);
+    const ring = await nest(bottom.id, top.id);
+    expect(ring.status).toBe(400);
+    expect(ring.json.error.message).toBe('The nesting would create a cycle: the group is already a direct or indirect member of the member being added.');
+  });
+
+  it('one store fault in a read of the check, or in each closure write, costs a second try, not the nesting: 204, settled, and exact', async () => {
+    const [top, middle, bottom] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup()]);
+    expect((await nest(top.id, middle.id)).status).toBe(204);
+    const failedOnce = new Set<string>();
+    const firstTime = (key: string) => !failedOnce.has(key) && failedOnce.add(key) !== undefined;
+    const isClosureRead = (request: ProxiedRequest) => request.method === 'GET' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|closure|');
+    service.proxy.rule = (request) =>
+      (isClosureRead(request) && firstTime(`read ${request.path}`)) || (isClosureWrite(request) && firstTime(`write ${String(request.headers['x-ms-documentdb-partitionkey'])}`))
+        ? { kind: 'status', status: 503 }
+        : undefined;
+    const answer = await nest(middle.id, bottom.id);
+    service.proxy.rule = () => undefined;
+    expect(answer.status).toBe(204);
+    expect([...failedOnce].filter((key) => key.startsWith('write')).length).toBeGreaterThanOrEqual(3);
+    expect(await journal()).toEqual([]);
+    expect(await closureMismatches()).toEqual([]);
+  });
+
   it('a nesting whose edge write failed leaves its entry for the timer, which settles it once no writer can write', async () => {
     const [parent, child] = await Promise.all([service.createGroup(), service.createGroup()]);
     service.proxy.rule = (request) => (request.method === 'POST' && String(request.headers['x-ms-documentdb-partitionkey']).includes('|member|') ? { kind: 'status', status: 503 } : undefined);
@@ -167,6 +222,77 @@ describe('the closure journal', () => {
     const report = await finishPendingNestings(repositoriesOver(await getCosmosStore()).memberships, 0);
     expect(report.settled).toBe(report.recomputed);
     expect(await journal()).toEqual([]);
+    expect(await closureMismatches()).toEqual([]);
+  });
+});
+
+describe('the journal under contention', () => {
+  it('a nesting replaces the guard once: the end of its closure update is a mark of its own, which contends with nobody', async () => {
+    const groups = await Promise.all(Array.from({ length: 9 }, () => service.createGroup()));
+    expect((await nest(groups[0]!.id, groups[1]!.id)).status).toBe(204);
+    service.proxy.seen.length = 0;
+    service.proxy.record = true;
+    for (let index = 2; index < 8; index += 2) expect((await nest(groups[index]!.id, groups[index + 1]!.id)).status).toBe(204);
+    expect((await unnest(groups[0]!.id, groups[1]!.id)).status).toBe(204);
+    service.proxy.record = false;
+    // 3 adds and a removal: one guard replace each, where committing and then removing the entry took two.
+    expect(service.proxy.seen.filter(isGuardReplace).length).toBe(4);
+    expect(await journal()).toEqual([]);
+    // Each commit leaves the entries settled before it out of the guard, and deletes their marks.
+    const stored = await storedJournal();
+    expect(stored.listed.length).toBe(1);
+    expect(stored.marked).toEqual(stored.listed);
+    expect(await closureMismatches()).toEqual([]);
+  });
+
+  it('32 nestings at once in one tenant, no faults: every one is committed (204, no 429), and the journal and the closure end settled and exact', async () => {
+    const groups = (await Promise.all(Array.from({ length: 24 }, () => service.createGroup()))).map((group) => group.id);
+    // Pairs among 24 groups (a parent from the first 8 holds a child from the last 16): no cycle is possible.
+    const pairs = Array.from({ length: 32 }, (_, index) => [groups[index % 8]!, groups[8 + (index % 16)]!] as const).filter(
+      (pair, index, all) => all.findIndex((other) => other[0] === pair[0] && other[1] === pair[1]) === index,
+    );
+    const answers = await Promise.all(pairs.map(([parent, child]) => nest(parent, child)));
+    expect(answers.map((answer) => answer.status)).toEqual(pairs.map(() => 204));
+    expect(await journal()).toEqual([]);
+    expect(await closureMismatches()).toEqual([]);
+    const edges = await storedNestings(groups);
+    for (const group of groups.slice(8)) expect(idsOf(await service.request('GET', `/v1.0/groups/${group}/transitiveMemberOf?$top=999`))).toEqual(aboveByEdges(edges, group));
+  });
+
+  it('a retry after a lost commit checks after committing: a cycle found then is the 400, its entry is settled at once, and the next commit leaves it out', async () => {
+    const [holder, held, other, another] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup(), service.createGroup()]);
+    // "held into holder" passes its first check, but its commit is held back in the proxy while
+    // the opposite nesting is made in full; its commit then loses (412), and the retry finds the cycle.
+    let holdingBack: () => void = () => undefined;
+    const heldBack = new Promise<void>((resolve) => {
+      holdingBack = resolve;
+    });
+    let replaces = 0;
+    service.proxy.rule = (request) => {
+      if (!isGuardReplace(request) || (replaces += 1) > 1) return undefined;
+      holdingBack();
+      return { kind: 'delay', ms: 3_000 };
+    };
+    const first = nest(holder.id, held.id);
+    await heldBack;
+    expect((await nest(held.id, holder.id)).status).toBe(204);
+    const refused = await first;
+    service.proxy.rule = () => undefined;
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toBe('The nesting would create a cycle: the group is already a direct or indirect member of the member being added.');
+    expect(await service.storedEdges(holder.id, held.id)).toEqual({ groupSide: false, memberSide: false });
+    // Committed, then settled: listed in the guard with its mark, and pending for nobody.
+    const afterRefusal = await storedJournal();
+    const refusedEntry = afterRefusal.listed.at(-1)!;
+    expect(afterRefusal.marked).toContain(refusedEntry);
+    expect(await journal()).toEqual([]);
+    // The next change's commit leaves it out of the guard and deletes its mark.
+    expect((await nest(other.id, another.id)).status).toBe(204);
+    const afterNext = await storedJournal();
+    expect(afterNext.listed).not.toContain(refusedEntry);
+    expect(afterNext.marked).not.toContain(refusedEntry);
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${held.id}/transitiveMemberOf`))).toEqual([]);
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${holder.id}/transitiveMemberOf`))).toEqual([held.id]);
     expect(await closureMismatches()).toEqual([]);
   });
 });
