@@ -66,6 +66,15 @@ export interface ClosureDocument {
   readonly _etag?: string;
 }
 
+/** What one recompute did (ClosureRepository.recompute). */
+export interface Recomputed {
+  readonly changed: boolean;
+  /** The document's version after it (absent: there is no document, an empty set). */
+  readonly etag: string | undefined;
+  /** The neighbours' documents it was computed from: id -> version (absent: no document). */
+  readonly from: ReadonlyMap<string, string | undefined>;
+}
+
 /** A side of a group's closure as read, with the version a recompute replaces. */
 export interface ClosureSet {
   readonly ids: readonly string[];
@@ -169,73 +178,94 @@ export class GroupClosure {
     return rows;
   }
 
-  /** Replaces (If-Match) or creates one side; false when someone else wrote it first. */
-  private async write(tenantId: string, groupId: string, side: ClosureSide, ids: readonly string[], etag: string | undefined): Promise<boolean> {
+  /** Replaces (If-Match) or creates one side; its new version, or undefined when someone else wrote it first. */
+  private async write(tenantId: string, groupId: string, side: ClosureSide, ids: readonly string[], etag: string | undefined): Promise<string | undefined> {
     const document: ClosureDocument = { id: side, pk: closurePartition(tenantId, groupId), tenantId, kind: 'closure', groupId, ids };
     try {
-      if (etag === undefined) await this.container.items.create(document);
-      else await this.container.item(side, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
-      return true;
+      const response =
+        etag === undefined ? await this.container.items.create(document) : await this.container.item(side, document.pk).replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
+      // An etag the response lacks (never, from Cosmos DB) only makes a fed group be recomputed again.
+      return response.etag ?? '';
     } catch (error) {
       const status = statusOf(error);
-      if (status === 409 || status === 412 || status === 404) return false;
+      if (status === 409 || status === 412 || status === 404) return undefined;
       throw error;
     }
   }
 
   /**
    * Recomputes one side of X from its direct neighbours (rule 1 above). Returns whether the
-   * document changed. A cycle in the edges (which the nesting guard never lets form) would show
-   * X in its own set: X is left out, so the recompute still ends.
+   * document changed, its version after the recompute, and the versions of the neighbours'
+   * documents it was computed from. A cycle in the edges (which the nesting guard never lets form)
+   * would show X in its own set: X is left out, so the recompute still ends.
    */
-  async recompute(tenantId: string, groupId: string, side: ClosureSide): Promise<boolean> {
+  async recompute(tenantId: string, groupId: string, side: ClosureSide): Promise<Recomputed> {
     for (let attempt = 0; attempt < closureLimits.recomputeAttempts; attempt += 1) {
       // A store fault costs this document's attempt, not the change's whole update: under a share
       // of failing requests an update of tens of documents otherwise almost never ended
       // (`npm run stress`, 10% faults). Each attempt starts from fresh reads, so it is idempotent.
-      const written = await retryStoreFaults(() => this.recomputeOnce(tenantId, groupId, side), closureLimits.faultAttemptsPerDocument);
-      if (written !== 'lost') return written;
+      const outcome = await retryStoreFaults(() => this.recomputeOnce(tenantId, groupId, side), closureLimits.faultAttemptsPerDocument);
+      if (outcome !== 'lost') return outcome;
     }
     throw graphErrors.storeUnavailable(1);
   }
 
   /** One attempt of `recompute`: 'lost' when someone else replaced the document first. */
-  private async recomputeOnce(tenantId: string, groupId: string, side: ClosureSide): Promise<boolean | 'lost'> {
+  private async recomputeOnce(tenantId: string, groupId: string, side: ClosureSide): Promise<Recomputed | 'lost'> {
     // The document (its etag) is read no later than the neighbours' documents: rule 1.
     const [current, neighbours] = await Promise.all([this.read(tenantId, groupId, side), this.neighbours(tenantId, groupId, side)]);
     const sets = await mapWithConcurrency(neighbours, closureLimits.concurrency, (id) => this.read(tenantId, id, side));
+    const from = new Map(neighbours.map((id, index) => [id, sets[index]?.etag]));
     const union = new Set(neighbours);
     for (const set of sets) for (const id of set.ids) union.add(id);
     union.delete(groupId);
     const ids = [...union].sort();
-    if (sameIds(ids, current.ids)) return false;
-    if (current.etag === undefined && ids.length === 0) return false;
-    return (await this.write(tenantId, groupId, side, ids, current.etag)) ? true : 'lost';
+    if (sameIds(ids, current.ids) || (current.etag === undefined && ids.length === 0)) return { changed: false, etag: current.etag, from };
+    const written = await this.write(tenantId, groupId, side, ids, current.etag);
+    return written === undefined ? 'lost' : { changed: true, etag: written, from };
   }
 
   /**
-   * Recomputes `side` of every group in `start`, then of every group each one feeds (rule 2:
-   * listed after the recompute), wave by wave, to the end of the region (the groups above, or
-   * under, the start), whether or not a document changed. Stopping at a document found already
-   * right is not enough: someone else (a writer of a nearby edge, a reader finishing a pending
-   * change) may have written it and still be on the way up, and a change is settled in the
-   * journal when this returns, after which checks trust the closure (nestingGuard.ts). A ring
-   * formed that way in `npm run stress` (test/membership/closureJournal.test.ts, "halfway up").
-   * The bound (closureLimits.maxDocumentsPerChange) already counts every document of the region.
+   * Recomputes `side` of every group in `start`, then of every group each one feeds (listed after
+   * the recompute: rule 2), wave by wave, over the whole region (the groups above, or under, the
+   * start). A group is recomputed again when a group it feeds is found, at its own recompute, at
+   * another version than the one that group's last recompute read.
+   *
+   * Stopping where a document is found already right is not enough: whoever wrote it (an earlier
+   * attempt of this change cut short by a fault, or a writer of a nearby edge) may have stopped
+   * or still be on the way up, and a change is settled in the journal when this returns, after
+   * which checks trust the closure (nestingGuard.ts). A ring formed that way in `npm run stress`
+   * (test/membership/closureJournal.test.ts, "halfway up"). With the versions, every group of the
+   * region ends computed from what the groups it is fed by held when this visited them last, so
+   * by induction up (or down) from the start it reflects the change. The bound
+   * (closureLimits.maxDocumentsPerChange) already counts every document of the region.
    */
   async propagate(tenantId: string, start: readonly string[], side: ClosureSide): Promise<number> {
     let wave = [...new Set(start)];
     let writes = 0;
+    // For each group recomputed: the versions of its neighbours' documents its last recompute read.
+    const readBy = new Map<string, ReadonlyMap<string, string | undefined>>();
     // A wave is at most the groups under (or above) the change; the bound checked before the change
     // keeps that small. The cap only stops a runaway on data the guard never let form.
     for (let passes = 0; wave.length > 0; passes += 1) {
       if (passes > closureLimits.maxSetSize) throw graphErrors.storeUnavailable(1);
-      const next = new Set<string>();
+      // Each group this wave fed, with the groups of the wave that feed it and their versions now.
+      const fedBy = new Map<string, Map<string, string | undefined>>();
       await mapWithConcurrency(wave, closureLimits.concurrency, async (groupId) => {
-        if (await this.recompute(tenantId, groupId, side)) writes += 1;
-        for (const fed of await retryStoreFaults(() => this.neighbours(tenantId, groupId, otherSide(side)), closureLimits.faultAttemptsPerDocument)) next.add(fed);
+        const outcome = await this.recompute(tenantId, groupId, side);
+        if (outcome.changed) writes += 1;
+        readBy.set(groupId, outcome.from);
+        for (const fed of await retryStoreFaults(() => this.neighbours(tenantId, groupId, otherSide(side)), closureLimits.faultAttemptsPerDocument)) {
+          const feeders = fedBy.get(fed) ?? new Map<string, string | undefined>();
+          fedBy.set(fed, feeders.set(groupId, outcome.etag));
+        }
       });
-      wave = [...next];
+      // A fed group already recomputed from these very versions waits; any other is recomputed.
+      const next = [...fedBy].filter(([fed, feeders]) => {
+        const seen = readBy.get(fed);
+        return seen === undefined || [...feeders].some(([feeder, etag]) => !seen.has(feeder) || seen.get(feeder) !== etag);
+      });
+      wave = next.map(([fed]) => fed);
     }
     return writes;
   }
