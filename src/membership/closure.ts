@@ -102,11 +102,11 @@ export const closureLimits = {
   /**
    * Store requests of a nesting add around its closure update, at most, without contention: the
    * journal's query (a plan and a page), the closure's 4 reads (plus one per distinct member of a
-   * pending add), the two objects' reads, the guard's commit, the deletion of the marks of up to 4
-   * entries it settled (nestingLimits.marksSweptPerCommit), the two edge batches, and the entry's
-   * settled mark.
+   * pending add), the two objects' reads, the edge's two sides (a duplicate is answered before the
+   * journal), the guard's commit, the deletion of the marks of up to 4 entries it settled
+   * (nestingLimits.marksSweptPerCommit), the two edge batches, and the entry's settled mark.
    */
-  requestsAroundUpdate: 17,
+  requestsAroundUpdate: 19,
   /** Ids one closure document may hold (its size: about 40 bytes an id). */
   maxSetSize: 10_000,
   /** Recomputes in flight at once for one change. */

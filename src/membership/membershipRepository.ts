@@ -182,8 +182,8 @@ export class MembershipRepository {
     return present;
   }
 
-  /** Whether both documents of an edge agree (both there or both absent): two point reads at once. */
-  async edgeSidesAgree(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+  /** Both documents of an edge as they are: two point reads at once. */
+  async readEdgeSides(tenantId: string, groupId: string, memberId: string): Promise<{ readonly groupSide?: EdgeDocument; readonly memberSide?: EdgeDocument }> {
     const [groupSide, memberSide] = await Promise.all([
       this.getMembership(tenantId, groupId, memberId),
       this.container
@@ -191,6 +191,12 @@ export class MembershipRepository {
         .read<EdgeDocument>()
         .then((response) => response.resource),
     ]);
+    return { ...(groupSide === undefined ? {} : { groupSide }), ...(memberSide === undefined ? {} : { memberSide }) };
+  }
+
+  /** Whether both documents of an edge agree (both there or both absent): two point reads at once. */
+  async edgeSidesAgree(tenantId: string, groupId: string, memberId: string): Promise<boolean> {
+    const { groupSide, memberSide } = await this.readEdgeSides(tenantId, groupId, memberId);
     return (groupSide === undefined) === (memberSide === undefined);
   }
 

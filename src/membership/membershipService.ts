@@ -97,6 +97,9 @@ async function addMembershipOnce(
   const tenantId = caller.tenantId;
   const delegatedUserId = caller.kind === 'user' && !managesAnyGroup(caller) ? caller.userId : undefined;
   const read = (reference: ObjectReference) => getObjectOrNotFound(directory, tenantId, reference, mayUseRemembered ? 'remembered' : 'fresh');
+  // A nesting's edge, read beside the objects when the reference says "group" (see below).
+  const nestingEdgeRead = command.member.expectedType === 'group' ? memberships.readEdgeSides(tenantId, command.group.id, command.member.id) : undefined;
+  nestingEdgeRead?.catch(() => undefined);
 
   const [group, member, callerOwnsGroup, callerIsMember] = await Promise.all([
     read({ ...command.group, expectedType: 'group' }),
@@ -111,6 +114,15 @@ async function addMembershipOnce(
   const origin = originOf(caller, command.request);
   let outcome;
   if (member.objectType === 'group') {
+    // A complete edge is the duplicate 400 (or a replay's answer) before the journal: a nesting
+    // that changes nothing writes nothing. A half-written one goes on, for the write to complete it.
+    const sides = await (nestingEdgeRead !== undefined && command.member.id === member.id && command.group.id === group.id
+      ? nestingEdgeRead
+      : memberships.readEdgeSides(tenantId, group.id, member.id));
+    if (sides.groupSide !== undefined && sides.memberSide !== undefined) {
+      if (isReplay(sides.groupSide.origin, origin)) return { group, member, replayed: true };
+      throw graphErrors.referenceAlreadyExists('members');
+    }
     // The cycle check and the closure's bound read the closure (nestingGuard.ts): a 400 before anything is written.
     const reservation = await reserveNesting(memberships, tenantId, group.id, member.id, guardReadEarly);
     let writeFailed = true;
@@ -145,6 +157,9 @@ export async function removeMembership(directory: DirectoryRepository, membershi
     if (!(await memberships.deleteMembership(group, member))) throw graphErrors.resourceNotFound(memberId);
     return;
   }
+  // No edge at all is the 404 before the journal: a removal that removes nothing writes nothing.
+  const sides = await memberships.readEdgeSides(caller.tenantId, group.id, member.id);
+  if (sides.groupSide === undefined && sides.memberSide === undefined) throw graphErrors.resourceNotFound(memberId);
   // A nesting's removal is journaled as an add is (nestingGuard.ts): pending before the delete,
   // settled only once the closure was recomputed after it.
   const reservation = await reserveNesting(memberships, caller.tenantId, group.id, member.id, undefined, 'remove');

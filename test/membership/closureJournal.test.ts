@@ -245,6 +245,25 @@ describe('the journal under contention', () => {
     expect(await closureMismatches()).toEqual([]);
   });
 
+  it('a duplicate nesting and the removal of a group that is not a member are answered before the journal: nothing is written', async () => {
+    const [parent, child, stranger] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup()]);
+    expect((await nest(parent.id, child.id)).status).toBe(204);
+    const isJournalWrite = (request: ProxiedRequest) =>
+      String(request.headers['x-ms-documentdb-partitionkey']).includes('|nesting') && request.method !== 'GET' && request.headers['x-ms-documentdb-isquery'] === undefined;
+    const before = await storedJournal();
+    service.proxy.seen.length = 0;
+    service.proxy.record = true;
+    const duplicate = await nest(parent.id, child.id);
+    const missing = await unnest(parent.id, stranger.id);
+    service.proxy.record = false;
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.json.error.message).toBe("One or more added object references already exist for the following modified properties: 'members'.");
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('Request_ResourceNotFound');
+    expect(service.proxy.seen.filter(isJournalWrite)).toEqual([]);
+    expect(await storedJournal()).toEqual(before);
+  });
+
   it('32 nestings at once in one tenant, no faults: every one is committed (204, no 429), and the journal and the closure end settled and exact', async () => {
     const groups = (await Promise.all(Array.from({ length: 24 }, () => service.createGroup()))).map((group) => group.id);
     // Pairs among 24 groups (a parent from the first 8 holds a child from the last 16): no cycle is possible.
