@@ -21,7 +21,9 @@ import type { MembershipRepository } from './membershipRepository';
  * `settled` is not pending any more. Only commits replace the guard; everything after a commit is
  * a mark, which contends with nobody:
  *
- *  1. read the journal (beside the existence reads when the reference already says "group");
+ *  1. read the journal (beside the existence reads when the reference already says "group"; a
+ *     nesting whose edge is already complete, or a removal that finds no edge, is answered before
+ *     the journal, writing nothing: membershipService.ts);
  *  2. an add only: read the closure (one round, all at once): the member's descendants, the
  *     target's ancestors, and the descendants of the member of every pending add; in memory,
  *     the groups reachable from the member through the stored descendants and the pending adds
