@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { GraphError, graphErrors } from '../http/errors';
 import { retryStoreFaults } from '../store/storeFaults';
 import { changeTooLarge, closureLimits, setTooLarge, type ClosureSet } from './closure';
 import type { MembershipRepository } from './membershipRepository';
+import { commitOnce, contendedNesting, NestingCommitTurns } from './nestingCommits';
 
 /**
  * DESIGN: no nesting may ever close a cycle (issue 8, item 4), whatever the timing, the number
@@ -32,10 +32,12 @@ import type { MembershipRepository } from './membershipRepository';
  *     answers;
  *  3. replace the guard, If-Match the etag read in 1, with this change appended to `pending` and
  *     the settled entries left out (their marks are deleted beside the next step); a 412 means
- *     another change committed in between: back to 1, a few times, then 429;
- *  3a. a retry (after a 412) commits first and checks (2) after, against the version it replaced:
- *     its window between read and replace is one request, where the first attempt's also holds the
- *     closure's round. A refusal then marks its own entry settled (nothing was or will be written);
+ *     another change committed in between: 3a;
+ *  3a. the change waits for this instance's next turn (nestingCommits.ts): one re-read and one
+ *     replace that commits every change of the tenant waiting here, retried a few times against
+ *     other instances' turns, then 429. Each is then checked (2) against the entries pending
+ *     before it in the version its turn replaced; a refusal marks its own entry settled (nothing
+ *     was or will be written);
  *  4. write the edge documents, unless so much time passed since 3 that this entry could be
  *     settled by someone else (then 503: nothing written);
  *  5. update the closure from the edges (closure.ts, idempotent), then mark the entry settled.
@@ -47,9 +49,11 @@ import type { MembershipRepository } from './membershipRepository';
  *     finishes up to `settledPerChange` such entries beside its own, a reader finishes those it
  *     affects, the timer the rest (and a half-written edge, after the reconciler).
  *
- * Why no cycle can form: the successful guard replaces of a tenant are totally ordered. Take two
- * adds N1 before N2 in that order. N2 checked against the journal version it replaced, which came
- * after N1's replace, so either that version lists N1 pending (N2 counted N1's edge), or N1 was
+ * Why no cycle can form: the successful guard replaces of a tenant are totally ordered, and so
+ * are the changes they commit (by replace, then by place in one replace: 3a). Take two adds N1
+ * before N2 in that order. If one replace committed both, N2 counted N1 as pending. Otherwise N2
+ * checked against the journal version its replace replaced, which came after N1's replace, so
+ * either that version lists N1 pending (N2 counted N1's edge), or N1 was
  * settled in it: marked after its closure update ended or after its refusal (5, 3a), or removed by
  * the timer, which recomputes the closure from the edges once N1 can no longer write (see
  * settleAfterMs). N2 read the closure after that journal read (2 after 1; or 3a), so it saw N1's
@@ -73,9 +77,9 @@ import type { MembershipRepository } from './membershipRepository';
  * slot), answered with 429 and Retry-After beyond.
  */
 export const nestingLimits = {
-  /** Guard replaces tried before a contended nesting answers 429. */
+  /** Guard replaces one turn of commits tries (nestingCommits.ts) before its changes answer 429. */
   commitAttempts: 16,
-  /** Longest a check may take before it answers 503 (the function's limit is 30 s, host.json). */
+  /** Longest a turn of commits may keep retrying before its changes answer 503 (the function's limit is 30 s, host.json). */
   checkDeadlineMs: 10_000,
   /** A change that finds this much time passed since its commit writes no edge (step 4)... */
   writeDeadlineMs: 60_000,
@@ -192,7 +196,6 @@ export function nestingJournalOf(documents: readonly (NestingGuardDocument | Nes
 }
 
 const cycleError = () => new GraphError('Request_BadRequest', 'The nesting would create a cycle: the group is already a direct or indirect member of the member being added.');
-const contended = () => new GraphError('TooManyRequests', 'Too many group nestings are being made in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
 
 /**
  * Nesting checks in progress per tenant on this instance: at most `tenantChecksAtOnce`; a check
@@ -244,6 +247,7 @@ class TenantCheckSlots {
 const busyTenant = () => new GraphError('TooManyRequests', 'Too many group nestings are being checked in this tenant at once. Retry after the time given in Retry-After.', { 'Retry-After': '1' });
 
 const checkSlots = new TenantCheckSlots();
+const commitTurns = new NestingCommitTurns(nestingLimits);
 
 /**
  * Step 2 for "`memberGroupId` into `groupId`": one round of closure reads; throws the cycle 400
@@ -351,40 +355,35 @@ async function checkAndCommit(
   guardReadEarly: Promise<NestingGuardState> | undefined,
   change: 'add' | 'remove',
 ): Promise<NestingReservation> {
-  const deadline = performance.now() + nestingLimits.checkDeadlineMs;
   const check = (pending: readonly PendingNesting[]) =>
     change === 'add' ? checkNestingAgainstClosure(memberships, tenantId, groupId, memberGroupId, pending) : memberships.closure.assertChangeWithinBounds(tenantId, groupId, memberGroupId, 'remove');
-  for (let attempt = 1; attempt <= nestingLimits.commitAttempts; attempt += 1) {
-    if (performance.now() > deadline) throw graphErrors.storeUnavailable(2);
-    const guard = attempt === 1 && guardReadEarly !== undefined ? await guardReadEarly : await memberships.readNestingGuard(tenantId);
-    // The first attempt checks before it commits, so that a refusal writes nothing (step 2). A
-    // retry commits first and checks after (step 3a): its window between read and replace is then
-    // one request, not the closure's round as well, which is what made contended nestings fail.
-    if (attempt === 1) await check(guard.pending);
-    if (guard.pending.length >= nestingLimits.maxPending) throw contended();
-    const own: PendingNesting = { id: randomUUID(), groupId, memberId: memberGroupId, change, atMs: Date.now() };
-    const committed = await memberships.replaceNestingGuard(tenantId, { pending: [...guard.pending, own], commits: guard.commits + 1 }, guard.etag);
-    if (!committed) {
-      // Lost the race to another change: a short, random, growing pause spreads the retries.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));
-      continue;
+  const wanted = { groupId, memberId: memberGroupId, change };
+  const guard = await (guardReadEarly ?? memberships.readNestingGuard(tenantId));
+  // The first try checks before it commits, so that a refusal writes nothing (step 2).
+  await check(guard.pending);
+  // Joins this instance's changes already waiting for their turn rather than racing them.
+  if (!commitTurns.busy(memberships, tenantId)) {
+    const replaced = await commitOnce(memberships, tenantId, guard, [wanted], nestingLimits);
+    if (replaced !== undefined) {
+      await replaced.swept;
+      const first = replaced.commits[0];
+      if (first === undefined) throw contendedNesting();
+      return reservationOf(memberships, tenantId, first.own, first.before, performance.now());
     }
-    // The marks of the settled entries this commit left out are garbage now (best effort, beside the check).
-    const sweep = memberships.deleteNestingMarks(tenantId, guard.settledIds.slice(0, nestingLimits.marksSweptPerCommit)).catch(() => undefined);
-    try {
-      if (attempt > 1) await check(guard.pending);
-    } catch (error) {
-      // Refused after the commit (or its reads failed): nothing of the change was written, and
-      // none will be, so its entry is settled at once (best effort: left, it only makes checks
-      // stricter until the timer settles it).
-      await markEntry(memberships, tenantId, own, { settled: true });
-      throw error;
-    } finally {
-      await sweep;
-    }
-    return reservationOf(memberships, tenantId, own, guard.pending, performance.now());
   }
-  throw contended();
+  // Lost the race: committed in this instance's next turn, then checked against the entries
+  // pending before it (step 3a).
+  const { own, before } = await commitTurns.commit(memberships, tenantId, wanted);
+  try {
+    await check(before);
+  } catch (error) {
+    // Refused after the commit (or its reads failed): nothing of the change was written, and
+    // none will be, so its entry is settled at once (best effort: left, it only makes checks
+    // stricter until the timer settles it).
+    await markEntry(memberships, tenantId, own, { settled: true });
+    throw error;
+  }
+  return reservationOf(memberships, tenantId, own, before, performance.now());
 }
 
 /**
