@@ -34,8 +34,9 @@ const addsPerRun = Number(process.env.BENCH_ADDS ?? 3000);
 /**
  * BENCH_ONLY picks one section: `startup` (import and first request), `adds` (those and S1),
  * `unseen` (the add of a member the serving instance has never seen, issue 10) or `groups`
- * (filtered pages of GET /groups at 10,000 groups, issue 10) or `transitive` (checkMemberGroups
- * rounds and the closure's write amplification, issue 11); unset, everything runs.
+ * (filtered pages of GET /groups at 10,000 groups, issue 10), `batch` (a JSON batch of 20 adds
+ * against 20 single adds, issue 11) or `transitive` (checkMemberGroups rounds and the closure's
+ * write amplification, issue 11); unset, everything runs.
  */
 const only = process.env.BENCH_ONLY;
 const connections = 8;
@@ -202,8 +203,9 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   const issuer = new DevIssuer();
   await issuer.addKey();
   const authority = await issuer.listen();
-  if (only === 'unseen' || only === 'groups') {
+  if (only === 'unseen' || only === 'groups' || only === 'batch') {
     if (only === 'unseen') await measureUnseenAdds(cosmos, client, issuer, authority, tenantId);
+    else if (only === 'batch') await measureBatchAdds(cosmos, issuer, authority, tenantId);
     else await measureGroupLists(cosmos, issuer, authority, tenantId);
     cosmos.stop();
     await issuer.close();
@@ -266,6 +268,7 @@ async function measureLoad(deployDirectory: string): Promise<void> {
 
   if (only !== 'adds') {
     await measureUnseenAdds(cosmos, client, issuer, authority, tenantId);
+    await measureBatchAdds(cosmos, issuer, authority, tenantId);
     await measureRounds(cosmos.url, authority, tenantId, groupIds, userIds, headers);
     // A fresh service process on a fresh database: its memory from the first request, and scale.
     await createDatabase(client, 'bench-scale');
@@ -317,6 +320,102 @@ async function createThroughService(server: BenchProcess, collection: 'users' | 
     const entity = Object.fromEntries(Object.entries(created).filter(([name]) => !name.startsWith('@odata.')));
     return { id: String(created.id), entity };
   });
+}
+
+/**
+ * Issue 11, item 4: a JSON batch of 20 adds against the same kind of 20 adds sent one by one, on
+ * one service process: its CPU time (getrusage) and the store requests counted at the store, per
+ * add. Every round adds 20 users the process has never seen to a group it has never seen, once as
+ * single requests and once as a batch (each with their own group and users, created beforehand
+ * through another process); the two alternate which goes first, and round 0 is a warm-up.
+ */
+async function measureBatchAdds(cosmos: BenchProcess, issuer: DevIssuer, authority: string, tenantId: string): Promise<void> {
+  const rounds = Number(process.env.BENCH_BATCH_ROUNDS ?? 50);
+  const perBatch = 20;
+  const database = 'bench-batch';
+  const settings = { COSMOS_ENDPOINT: cosmos.url, COSMOS_KEY: cosmosKey, COSMOS_DATABASE: database, ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience };
+  await createServiceDatabase(settings);
+  const token = await issuer.signToken({ tenantId, audience, app: { roles: ['Directory.ReadWrite.All'] } });
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const creator = await BenchProcess.start('service', settings);
+  const groups = await createThroughService(
+    creator,
+    'groups',
+    Array.from({ length: 2 * (rounds + 1) }, (_, index) => ({ displayName: `Batch bench ${index}`, mailNickname: `batch-bench-${index}`, mailEnabled: false, securityEnabled: true })),
+    headers,
+  );
+  const users = await createThroughService(
+    creator,
+    'users',
+    Array.from({ length: 2 * perBatch * (rounds + 1) }, (_, index) => ({
+      accountEnabled: true,
+      displayName: `Batch ${index}`,
+      mailNickname: `batch${index}`,
+      userPrincipalName: `batch${index}.${tenantId.slice(0, 8)}@bench.example`,
+      passwordProfile: { forceChangePasswordNextSignIn: true, password: 'not-stored-1!' },
+    })),
+    headers,
+  );
+  creator.stop();
+
+  const service = await BenchProcess.start('service', settings);
+  const memberRef = (userId: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` });
+  const sendSingles = async (groupId: string, userIds: readonly string[]) => {
+    for (const userId of userIds) {
+      const response = await fetch(`${service.url}/v1.0/groups/${groupId}/members/$ref`, { method: 'POST', headers, body: JSON.stringify(memberRef(userId)) });
+      await response.arrayBuffer();
+      if (response.status !== 204) throw new Error(`single add: ${response.status}`);
+    }
+  };
+  const sendBatch = async (groupId: string, userIds: readonly string[]) => {
+    const requests = userIds.map((userId, index) => ({
+      id: String(index + 1),
+      method: 'POST',
+      url: `/groups/${groupId}/members/$ref`,
+      headers: { 'Content-Type': 'application/json' },
+      body: memberRef(userId),
+    }));
+    const response = await fetch(`${service.url}/v1.0/$batch`, { method: 'POST', headers, body: JSON.stringify({ requests }) });
+    const answer = (await response.json()) as { responses?: { status: number }[] };
+    const statuses = (answer.responses ?? []).map((inner) => inner.status);
+    if (response.status !== 200 || statuses.length !== userIds.length || statuses.some((status) => status !== 204)) throw new Error(`batch: ${response.status} ${JSON.stringify(answer)}`);
+  };
+  const totals = { singles: { cpuMs: 0, requests: 0, writes: 0, ms: 0 }, batch: { cpuMs: 0, requests: 0, writes: 0, ms: 0 } };
+  const measured = async (way: keyof typeof totals, round: number, send: () => Promise<void>) => {
+    const [serviceBefore, storeBefore] = await Promise.all([service.stats(), cosmos.stats()]);
+    const started = performance.now();
+    await send();
+    const ms = performance.now() - started;
+    const [serviceAfter, storeAfter] = await Promise.all([service.stats(), cosmos.stats()]);
+    if (round === 0) return;
+    totals[way].cpuMs += serviceAfter.cpuMs - serviceBefore.cpuMs;
+    totals[way].requests += storeCountsOf(storeAfter, database).requests - storeCountsOf(storeBefore, database).requests;
+    totals[way].writes += storeCountsOf(storeAfter, database).writes - storeCountsOf(storeBefore, database).writes;
+    totals[way].ms += ms;
+  };
+  for (let round = 0; round <= rounds; round += 1) {
+    const userIds = (offset: number) => users.slice((2 * round + offset) * perBatch, (2 * round + offset + 1) * perBatch).map((user) => user.id);
+    const singles = () => measured('singles', round, () => sendSingles(groups[2 * round]!.id, userIds(0)));
+    const batch = () => measured('batch', round, () => sendBatch(groups[2 * round + 1]!.id, userIds(1)));
+    if (round % 2 === 0) await singles().then(batch);
+    else await batch().then(singles);
+  }
+  service.stop();
+  const adds = rounds * perBatch;
+  const per = (way: keyof typeof totals) => ({ cpuMs: totals[way].cpuMs / adds, requests: totals[way].requests / adds, writes: totals[way].writes / adds, ms: totals[way].ms / rounds });
+  const [singles, batch] = [per('singles'), per('batch')];
+  console.log(`\nBatch of ${perBatch} adds against ${perBatch} single adds (${rounds} rounds each, after a warm-up round; each round a group and ${perBatch} users the process has never seen)`);
+  console.log('                 CPU ms/add   store req/add   store writes/add   ms per 20 adds');
+  for (const [name, run] of [
+    ['20 singles', singles],
+    ['one batch', batch],
+  ] as const)
+    console.log(`  ${name.padEnd(12)} ${fixed(run.cpuMs, 3).padStart(12)} ${fixed(run.requests).padStart(15)} ${fixed(run.writes).padStart(18)} ${fixed(run.ms, 1).padStart(16)}`);
+  target(batch.requests <= singles.requests, `batch of ${perBatch} adds: ${fixed(batch.requests)} store requests per add against ${fixed(singles.requests)} sent alone (target: no more)`);
+  target(
+    batch.cpuMs <= singles.cpuMs,
+    `batch of ${perBatch} adds: server CPU ${fixed(batch.cpuMs / singles.cpuMs)}x the same adds sent alone (${fixed(batch.cpuMs, 3)} vs ${fixed(singles.cpuMs, 3)} ms per add; target <= 1)`,
+  );
 }
 
 /**
@@ -822,7 +921,7 @@ async function main(): Promise<void> {
   if (only === 'transitive') {
     outcomes.push(...(await measureTransitive()));
   } else {
-    const sectionAlone = only === 'unseen' || only === 'groups';
+    const sectionAlone = only === 'unseen' || only === 'groups' || only === 'batch';
     const deployDirectory = sectionAlone ? '' : (await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-bench-')))).outDir;
     if (!sectionAlone) await measureStartup(deployDirectory);
     await measureLoad(deployDirectory);
