@@ -11,55 +11,50 @@ import { graphRoute, type HttpFunctionDefinition } from './httpFunction';
 const action = '{action:regex(^(checkMemberGroups|checkMemberObjects|getMemberGroups|getMemberObjects)$)}';
 const actionOf = (value: string | undefined) => (value ?? '').toLowerCase() as MemberAction;
 
+const memberGroupsOptions = { definition: 'MemberGroupsOptions', summary: 'Options', description: 'securityEnabledOnly: only security groups.' } as const;
+
+/** What the OpenAPI document says of each action; `whoIs` is "the group is", "the user is" or "I am". */
+const actionDocuments = [
+  {
+    name: 'checkMemberGroups',
+    lead: 'Check which groups',
+    description: (whoIs: string) => `Of up to 20 group IDs, returns those ${whoIs} in, directly or through nesting.`,
+    body: { definition: 'MemberGroupIds', summary: 'Group IDs', description: 'Up to 20 group IDs to check.' },
+  },
+  {
+    name: 'checkMemberObjects',
+    lead: 'Check which objects',
+    description: (whoIs: string) => `Of up to 20 object IDs, returns those ${whoIs} a member of, directly or through nesting.`,
+    body: { definition: 'MemberObjectIds', summary: 'Object IDs', description: 'Up to 20 object IDs to check.' },
+  },
+  {
+    name: 'getMemberGroups',
+    lead: 'Get every group',
+    description: (whoIs: string) => `Returns the IDs of every group ${whoIs} in, directly or through nesting (at most 11,000).`,
+    body: memberGroupsOptions,
+  },
+  {
+    name: 'getMemberObjects',
+    lead: 'Get every object',
+    description: (whoIs: string) => `Returns the IDs of every group ${whoIs} a member of, directly or through nesting (at most 11,000).`,
+    body: memberGroupsOptions,
+  },
+] as const;
+
 /** The four operations of one subject, for the OpenAPI document. */
 function operationsOf(prefix: string, idPrefix: string, who: string, errors: readonly ErrorStatus[], whoIs = `${who} is`): OperationMetadata[] {
-  const ids = { status: 200, description: 'OK: the ids.', definition: 'IdCollection' } as const;
-  return [
-    {
-      path: `/v1.0/${prefix}/checkMemberGroups`,
-      method: 'post',
-      operationId: `${idPrefix}CheckMemberGroups`,
-      tag: 'Membership',
-      summary: `Check which groups ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
-      description: `Of up to 20 group IDs, returns those ${whoIs} in, directly or through nesting.`,
-      body: { definition: 'MemberGroupIds', summary: 'Group IDs', description: 'Up to 20 group IDs to check.' },
-      success: ids,
-      errors,
-    },
-    {
-      path: `/v1.0/${prefix}/checkMemberObjects`,
-      method: 'post',
-      operationId: `${idPrefix}CheckMemberObjects`,
-      tag: 'Membership',
-      summary: `Check which objects ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
-      description: `Of up to 20 object IDs, returns those ${whoIs} a member of, directly or through nesting.`,
-      body: { definition: 'MemberObjectIds', summary: 'Object IDs', description: 'Up to 20 object IDs to check.' },
-      success: ids,
-      errors,
-    },
-    {
-      path: `/v1.0/${prefix}/getMemberGroups`,
-      method: 'post',
-      operationId: `${idPrefix}GetMemberGroups`,
-      tag: 'Membership',
-      summary: `Get every group ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
-      description: `Returns the IDs of every group ${whoIs} in, directly or through nesting (at most 11,000).`,
-      body: { definition: 'MemberGroupsOptions', summary: 'Options', description: 'securityEnabledOnly: only security groups.' },
-      success: ids,
-      errors,
-    },
-    {
-      path: `/v1.0/${prefix}/getMemberObjects`,
-      method: 'post',
-      operationId: `${idPrefix}GetMemberObjects`,
-      tag: 'Membership',
-      summary: `Get every object ${whoIs === 'I am' ? 'I belong' : `${who} belongs`} to`,
-      description: `Returns the IDs of every group ${whoIs} a member of, directly or through nesting (at most 11,000).`,
-      body: { definition: 'MemberGroupsOptions', summary: 'Options', description: 'securityEnabledOnly: only security groups.' },
-      success: ids,
-      errors,
-    },
-  ];
+  const belongs = whoIs === 'I am' ? 'I belong' : `${who} belongs`;
+  return actionDocuments.map(({ name, lead, description, body }) => ({
+    path: `/v1.0/${prefix}/${name}`,
+    method: 'post',
+    operationId: `${idPrefix}${name.charAt(0).toUpperCase()}${name.slice(1)}`,
+    tag: 'Membership',
+    summary: `${lead} ${belongs} to`,
+    description: description(whoIs),
+    body,
+    success: { status: 200, description: 'OK: the ids.', definition: 'IdCollection' },
+    errors,
+  }));
 }
 
 /**

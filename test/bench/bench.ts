@@ -311,6 +311,20 @@ interface CreatedObject {
   entity: Record<string, unknown>;
 }
 
+/** Bodies of POST /groups for `count` security groups named after `label`. */
+const groupBodies = (label: string, count: number) =>
+  Array.from({ length: count }, (_, index) => ({ displayName: `${label} bench ${index}`, mailNickname: `${label}-bench-${index}`, mailEnabled: false, securityEnabled: true }));
+
+/** Bodies of POST /users for `count` users named after `label`, unique in the tenant. */
+const userBodies = (label: string, count: number, tenantId: string) =>
+  Array.from({ length: count }, (_, index) => ({
+    accountEnabled: true,
+    displayName: `${label} ${index}`,
+    mailNickname: `${label}${index}`,
+    userPrincipalName: `${label}${index}.${tenantId.slice(0, 8)}@bench.example`,
+    passwordProfile: { forceChangePasswordNextSignIn: true, password: 'not-stored-1!' },
+  }));
+
 /** POSTs each body to `collection` on `server`, 8 at a time; each must answer 201. */
 async function createThroughService(server: BenchProcess, collection: 'users' | 'groups', bodies: readonly object[], headers: Record<string, string>): Promise<CreatedObject[]> {
   return inParallel(bodies, connections, async (body) => {
@@ -338,24 +352,8 @@ async function measureBatchAdds(cosmos: BenchProcess, issuer: DevIssuer, authori
   const token = await issuer.signToken({ tenantId, audience, app: { roles: ['Directory.ReadWrite.All'] } });
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const creator = await BenchProcess.start('service', settings);
-  const groups = await createThroughService(
-    creator,
-    'groups',
-    Array.from({ length: 2 * (rounds + 1) }, (_, index) => ({ displayName: `Batch bench ${index}`, mailNickname: `batch-bench-${index}`, mailEnabled: false, securityEnabled: true })),
-    headers,
-  );
-  const users = await createThroughService(
-    creator,
-    'users',
-    Array.from({ length: 2 * perBatch * (rounds + 1) }, (_, index) => ({
-      accountEnabled: true,
-      displayName: `Batch ${index}`,
-      mailNickname: `batch${index}`,
-      userPrincipalName: `batch${index}.${tenantId.slice(0, 8)}@bench.example`,
-      passwordProfile: { forceChangePasswordNextSignIn: true, password: 'not-stored-1!' },
-    })),
-    headers,
-  );
+  const groups = await createThroughService(creator, 'groups', groupBodies('batch', 2 * (rounds + 1)), headers);
+  const users = await createThroughService(creator, 'users', userBodies('batch', 2 * perBatch * (rounds + 1), tenantId), headers);
   creator.stop();
 
   const service = await BenchProcess.start('service', settings);
@@ -446,24 +444,8 @@ async function measureUnseenAdds(cosmos: BenchProcess, client: CosmosClient, iss
   const token = await issuer.signToken({ tenantId, audience, app: { roles: ['Directory.ReadWrite.All'] } });
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const started = performance.now();
-  const groups = await createThroughService(
-    creator,
-    'groups',
-    Array.from({ length: 20 }, (_, index) => ({ displayName: `Unseen bench ${index}`, mailNickname: `unseen-bench-${index}`, mailEnabled: false, securityEnabled: true })),
-    headers,
-  );
-  const users = await createThroughService(
-    creator,
-    'users',
-    Array.from({ length: warmup * 2 + rounds * perRound }, (_, index) => ({
-      accountEnabled: true,
-      displayName: `Unseen ${index}`,
-      mailNickname: `unseen${index}`,
-      userPrincipalName: `unseen${index}.${tenantId.slice(0, 8)}@bench.example`,
-      passwordProfile: { forceChangePasswordNextSignIn: true, password: 'not-stored-1!' },
-    })),
-    headers,
-  );
+  const groups = await createThroughService(creator, 'groups', groupBodies('unseen', 20), headers);
+  const users = await createThroughService(creator, 'users', userBodies('unseen', warmup * 2 + rounds * perRound, tenantId), headers);
   creator.stop();
   // The naive server's own layout (benchProcesses.ts reads `{tenant}|{id}` and copies `entity`).
   const { directory: baselineDirectory } = await createDatabase(client, 'bench-unseen-baseline');
