@@ -34,11 +34,14 @@ const addsPerRun = Number(process.env.BENCH_ADDS ?? 3000);
 /**
  * BENCH_ONLY picks one section: `startup` (import and first request), `adds` (those and S1),
  * `unseen` (the add of a member the serving instance has never seen, issue 10) or `groups`
- * (filtered pages of GET /groups at 10,000 groups, issue 10), `batch` (a JSON batch of 20 adds
+ * (filtered pages of GET /groups at 10,000 groups, issue 10), `memory` (a fresh service's
+ * resident size and live heap over 100,000 GET group requests), `batch` (a JSON batch of 20 adds
  * against 20 single adds, issue 11) or `transitive` (checkMemberGroups rounds and the closure's
  * write amplification, issue 11); unset, everything runs.
  */
 const only = process.env.BENCH_ONLY;
+/** Sections that run without the start-up and S1 figures. */
+const sectionsAlone = new Set(['unseen', 'groups', 'batch', 'memory']);
 const connections = 8;
 const audience = 'api://graph-membership-bench';
 const cosmosKey = 'embedded-cosmos-accepts-any-key';
@@ -49,6 +52,7 @@ const fixed = (value: number, digits = 2) => value.toFixed(digits);
 interface Stats {
   cpuMs: number;
   rssBytes: number;
+  heapBytes: number;
   cosmosRequests: number;
   /** The store process only: what it received, per database. */
   store?: Record<string, StoreCounts>;
@@ -63,7 +67,7 @@ class BenchProcess {
 
   static async start(role: string, env: NodeJS.ProcessEnv = {}): Promise<BenchProcess> {
     const profile = process.env.BENCH_PROFILE === role ? ['--cpu-prof', '--cpu-prof-dir=.local/profiles'] : [];
-    const child = spawn(process.execPath, [...profile, path.join(__dirname, 'benchProcesses.js'), role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profile, '--expose-gc', path.join(__dirname, 'benchProcesses.js'), role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
     const started = new BenchProcess(child);
     const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
@@ -79,10 +83,10 @@ class BenchProcess {
     return started;
   }
 
-  stats(): Promise<Stats> {
+  stats(afterGc = false): Promise<Stats> {
     return new Promise((resolve) => {
       this.pending.push(resolve);
-      this.child.stdin!.write('stats\n');
+      this.child.stdin!.write(afterGc ? 'stats-after-gc\n' : 'stats\n');
     });
   }
 
@@ -203,9 +207,10 @@ async function measureLoad(deployDirectory: string): Promise<void> {
   const issuer = new DevIssuer();
   await issuer.addKey();
   const authority = await issuer.listen();
-  if (only === 'unseen' || only === 'groups' || only === 'batch') {
+  if (only !== undefined && sectionsAlone.has(only)) {
     if (only === 'unseen') await measureUnseenAdds(cosmos, client, issuer, authority, tenantId);
     else if (only === 'batch') await measureBatchAdds(cosmos, issuer, authority, tenantId);
+    else if (only === 'memory') await measureFreshService(cosmos, client, issuer, authority, tenantId);
     else await measureGroupLists(cosmos, issuer, authority, tenantId);
     cosmos.stop();
     await issuer.close();
@@ -270,12 +275,7 @@ async function measureLoad(deployDirectory: string): Promise<void> {
     await measureUnseenAdds(cosmos, client, issuer, authority, tenantId);
     await measureBatchAdds(cosmos, issuer, authority, tenantId);
     await measureRounds(cosmos.url, authority, tenantId, groupIds, userIds, headers);
-    // A fresh service process on a fresh database: its memory from the first request, and scale.
-    await createDatabase(client, 'bench-scale');
-    const fresh = await BenchProcess.start('service', { ...common, COSMOS_DATABASE: 'bench-scale', ENTRA_AUTHORITY: authority, ENTRA_TENANT_ID: tenantId, ENTRA_AUDIENCE: audience });
-    await measureMemory(fresh, client, tenantId, headers);
-    await measureScale(client, fresh, tenantId, headers);
-    fresh.stop();
+    await measureFreshService(cosmos, client, issuer, authority, tenantId, true);
     await measureGroupLists(cosmos, issuer, authority, tenantId);
   }
   cosmos.stop();
@@ -689,18 +689,49 @@ async function measureRounds(cosmosUrl: string, authority: string, tenantId: str
 }
 
 /** Resident size of a fresh service process after 5,000 requests and after 50,000. */
+/** A fresh service process on a fresh database: its memory from the first request, then (`withScale`) the scale figures. */
+async function measureFreshService(cosmos: BenchProcess, client: CosmosClient, issuer: DevIssuer, authority: string, tenantId: string, withScale = false): Promise<void> {
+  await createDatabase(client, 'bench-scale');
+  const fresh = await BenchProcess.start('service', {
+    COSMOS_ENDPOINT: cosmos.url,
+    COSMOS_KEY: cosmosKey,
+    BENCH_TENANT: tenantId,
+    COSMOS_DATABASE: 'bench-scale',
+    ENTRA_AUTHORITY: authority,
+    ENTRA_TENANT_ID: tenantId,
+    ENTRA_AUDIENCE: audience,
+  });
+  const token = await issuer.signToken({ tenantId, audience, app: { roles: ['GroupMember.ReadWrite.All'] } });
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  await measureMemory(fresh, client, tenantId, headers);
+  if (withScale) await measureScale(client, fresh, tenantId, headers);
+  fresh.stop();
+}
+
 async function measureMemory(service: BenchProcess, client: CosmosClient, tenantId: string, headers: Record<string, string>): Promise<void> {
   const groupIds = Array.from({ length: 20 }, () => randomUUID());
   await seedDirectory(await createDatabase(client, 'bench-scale'), tenantId, [], groupIds);
   let next = 0;
   const getGroup = () => ({ method: 'GET' as const, path: `/v1.0/groups/${groupIds[next++ % groupIds.length]!}` });
-  await load(service, 5_000, getGroup, headers);
-  const early = (await service.stats()).rssBytes;
-  await load(service, 45_000, getGroup, headers);
-  const late = (await service.stats()).rssBytes;
-  const growth = late / early - 1;
-  console.log(`\nMemory: service RSS ${fixed(early / 2 ** 20, 1)} MiB after 5,000 requests (GET group), ${fixed(late / 2 ** 20, 1)} MiB after 50,000 (${fixed(growth * 100, 1)}%)`);
-  target(growth <= 0.1, `resident size after 50,000 requests within 10% of after 5,000 (${fixed(growth * 100, 1)}%)`);
+  const checkpoints = [5_000, 50_000, 100_000];
+  const samples: { requests: number; rssBytes: number; heapBytes: number }[] = [];
+  let sent = 0;
+  for (const requests of checkpoints) {
+    await load(service, requests - sent, getGroup, headers);
+    sent = requests;
+    const { rssBytes, heapBytes } = await service.stats(true);
+    samples.push({ requests, rssBytes, heapBytes });
+  }
+  const mib = (bytes: number) => fixed(bytes / 2 ** 20, 1);
+  console.log(
+    `\nMemory of the service (GET group; resident size, and heap in use after a full GC): ${samples.map((sample) => `${sample.requests.toLocaleString('en')} requests: ${mib(sample.rssBytes)} / ${mib(sample.heapBytes)} MiB`).join('; ')}`,
+  );
+  const [early, middle, late] = samples as [(typeof samples)[0], (typeof samples)[0], (typeof samples)[0]];
+  const growth = late.rssBytes / early.rssBytes - 1;
+  // A leak grows the live heap with every request; a heap the first requests sized does not.
+  const heapPerRequest = (late.heapBytes - middle.heapBytes) / (late.requests - middle.requests);
+  target(growth <= 0.1, `resident size after 100,000 requests within 10% of after 5,000 (${fixed(growth * 100, 1)}%)`);
+  target(heapPerRequest < 16, `live heap from 50,000 to 100,000 requests: ${fixed(heapPerRequest, 1)} bytes per request (target < 16: no per-request leak)`);
 }
 
 async function measureScale(client: CosmosClient, service: BenchProcess, tenantId: string, headers: Record<string, string>): Promise<void> {
@@ -903,7 +934,7 @@ async function main(): Promise<void> {
   if (only === 'transitive') {
     outcomes.push(...(await measureTransitive()));
   } else {
-    const sectionAlone = only === 'unseen' || only === 'groups' || only === 'batch';
+    const sectionAlone = only !== undefined && sectionsAlone.has(only);
     const deployDirectory = sectionAlone ? '' : (await buildDeployPackage(mkdtempSync(path.join(os.tmpdir(), 'graph-membership-bench-')))).outDir;
     if (!sectionAlone) await measureStartup(deployDirectory);
     await measureLoad(deployDirectory);

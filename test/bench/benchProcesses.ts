@@ -4,7 +4,8 @@
  *   node benchProcesses.js service    the local host over functions/catalog.ts (settings from env)
  *   node benchProcesses.js baseline   a bare node:http server doing the naive work with the same SDK
  * Each prints one JSON line {"url": …} when it listens, then answers "stats" on stdin with its own
- * CPU time (getrusage), resident size and Cosmos request count; the cosmos role adds, per
+ * CPU time (getrusage), resident size, heap in use and Cosmos request count ("stats-after-gc":
+ * the same after a full garbage collection, when started with --expose-gc); the cosmos role adds, per
  * database, the requests it received and the writes among them with their body bytes.
  */
 import http from 'node:http';
@@ -68,7 +69,10 @@ function answerStats(): void {
   // The bench holds this pipe: when it exits (a failed run included), so does this process.
   lines.on('close', () => process.exit(0));
   lines.on('line', (line) => {
-    if (line.trim() !== 'stats') return;
+    const asked = line.trim();
+    if (asked !== 'stats' && asked !== 'stats-after-gc') return;
+    // A full collection first (node --expose-gc) tells a heap that keeps growing from one not yet collected.
+    if (asked === 'stats-after-gc') (globalThis as { gc?: () => void }).gc?.();
     const cpu = process.cpuUsage();
     process.stdout.write(
       `${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, heapBytes: process.memoryUsage().heapUsed, cosmosRequests, store: storeCounts })}\n`,
