@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { GraphError, graphErrors } from '../http/errors';
 import type { MembershipRepository } from './membershipRepository';
-import type { NestingGuardState, PendingNesting, nestingLimits } from './nestingGuard';
+import { retryStoreFaults, toStoreFault } from '../store/storeFaults';
+import type { NestingGuardContent, NestingGuardState, PendingNesting, nestingLimits } from './nestingGuard';
 
 /**
  * Step 3 of nestingGuard.ts: appending changes to the tenant's guard document with one replace,
@@ -58,11 +59,33 @@ export async function commitOnce(
   const atMs = Date.now();
   const entries: PendingNesting[] = changes.slice(0, room).map((change) => ({ id: randomUUID(), ...change, atMs }));
   if (entries.length === 0) return { commits: [], swept: Promise.resolve() };
-  const replaced = await memberships.replaceNestingGuard(tenantId, { pending: [...guard.pending, ...entries], commits: guard.commits + entries.length }, guard.etag);
+  const replaced = await replaceOrFindLanded(memberships, tenantId, { pending: [...guard.pending, ...entries], commits: guard.commits + entries.length }, guard.etag, entries[0]!.id);
   if (!replaced) return undefined;
   // The marks of the settled entries this replace left out are garbage now.
   const swept = memberships.deleteNestingMarks(tenantId, guard.settledIds.slice(0, limits.marksSweptPerCommit)).catch(() => undefined);
   return { commits: entries.map((own, index) => ({ own, before: [...guard.pending, ...entries.slice(0, index)] })), swept };
+}
+
+/**
+ * The guard replace; after a store fault, whether it landed anyway (a 503 or a reset can come
+ * after the store committed the write). The journal says: entries are never left out of the guard
+ * before they are settled, so this replace landed if and only if its first entry is listed. Without
+ * this, such a change answered 503 and its entry stayed pending, for nobody to write or settle,
+ * until the timer (minutes). A replace that did not land is a lost race: the caller tries again.
+ */
+async function replaceOrFindLanded(memberships: MembershipRepository, tenantId: string, content: NestingGuardContent, etag: string | undefined, firstEntryId: string): Promise<boolean> {
+  try {
+    return await memberships.replaceNestingGuard(tenantId, content, etag);
+  } catch (error) {
+    if (toStoreFault(error) === undefined) throw error;
+    let journal: NestingGuardState;
+    try {
+      journal = await retryStoreFaults(() => memberships.readNestingGuard(tenantId));
+    } catch {
+      throw error;
+    }
+    return journal.pending.some((entry) => entry.id === firstEntryId) || journal.settledIds.includes(firstEntryId);
+  }
 }
 
 interface Waiting {

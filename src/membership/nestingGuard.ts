@@ -32,7 +32,8 @@ import { commitOnce, contendedNesting, NestingCommitTurns } from './nestingCommi
  *     answers;
  *  3. replace the guard, If-Match the etag read in 1, with this change appended to `pending` and
  *     the settled entries left out (their marks are deleted beside the next step); a 412 means
- *     another change committed in between: 3a;
+ *     another change committed in between: 3a. A replace answered with a store fault is looked
+ *     for in the journal: listed, it landed and the change goes on; not listed, it is a lost race;
  *  3a. the change waits for this instance's next turn (nestingCommits.ts): one re-read and one
  *     replace that commits every change of the tenant waiting here, retried a few times against
  *     other instances' turns, then 429. Each is then checked (2) against the entries pending

@@ -285,6 +285,26 @@ describe('the journal under contention', () => {
     for (const group of groups.slice(8)) expect(idsOf(await service.request('GET', `/v1.0/groups/${group}/transitiveMemberOf?$top=999`))).toEqual(aboveByEdges(edges, group));
   });
 
+  it('a guard replace that lands behind a 503 counts as committed: the nesting is 204, listed once, and settled', async () => {
+    const [parent, child, other, another] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup(), service.createGroup()]);
+    // The guard exists (its first commit is a create, not a replace).
+    expect((await nest(other.id, another.id)).status).toBe(204);
+    const before = (await storedJournal()).listed;
+    let lost = 0;
+    service.proxy.rule = (request) => (isGuardReplace(request) && (lost += 1) === 1 ? { kind: 'answerLost', status: 503 } : undefined);
+    const answer = await nest(parent.id, child.id);
+    service.proxy.rule = () => undefined;
+    expect(lost).toBe(1);
+    expect(answer.status).toBe(204);
+    expect(await service.storedEdges(parent.id, child.id)).toEqual({ groupSide: true, memberSide: true });
+    // The replace that landed is the commit: no second entry for the same change, none left pending.
+    const added = (await storedJournal()).listed.filter((id) => !before.includes(id));
+    expect(added.length).toBe(1);
+    expect(await journal()).toEqual([]);
+    expect(idsOf(await service.request('GET', `/v1.0/groups/${child.id}/transitiveMemberOf`))).toEqual([parent.id]);
+    expect(await closureMismatches()).toEqual([]);
+  });
+
   it('changes that wait for the same turn commit with one replace, in order: each counts those ahead of it as pending', async () => {
     const { memberships } = repositoriesOver(await getCosmosStore());
     const turns = new NestingCommitTurns(nestingLimits);

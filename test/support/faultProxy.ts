@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { closeServer } from '../../src/local/closeServer';
 
 /** What to do with one request on its way to Cosmos DB. */
-export type Fault = { kind: 'status'; status: number; retryAfterMs?: number } | { kind: 'reset' } | { kind: 'stall' } | { kind: 'delay'; ms: number };
+export type Fault =
+  | { kind: 'status'; status: number; retryAfterMs?: number }
+  /** The store does the work, but its answer is lost: the client gets `status` instead (a write that landed behind a 503). */
+  | { kind: 'answerLost'; status: number }
+  | { kind: 'reset' }
+  | { kind: 'stall' }
+  | { kind: 'delay'; ms: number };
 
 export interface ProxiedRequest {
   readonly method: string;
@@ -35,15 +41,23 @@ export class FaultProxy {
         return;
       }
       if (fault?.kind === 'stall') return;
+      const answerFault = (status: number, retryAfterMs?: number) => {
+        const headers: Record<string, string> = { 'Content-Type': 'application/json', 'x-ms-request-charge': '0' };
+        if (retryAfterMs !== undefined) headers['x-ms-retry-after-ms'] = String(retryAfterMs);
+        outgoing.writeHead(status, headers).end(JSON.stringify({ code: String(status), message: faultMessage(status) }));
+      };
       if (fault?.kind === 'status') {
         incoming.resume();
-        const headers: Record<string, string> = { 'Content-Type': 'application/json', 'x-ms-request-charge': '0' };
-        if (fault.retryAfterMs !== undefined) headers['x-ms-retry-after-ms'] = String(fault.retryAfterMs);
-        outgoing.writeHead(fault.status, headers).end(JSON.stringify({ code: String(fault.status), message: faultMessage(fault.status) }));
+        answerFault(fault.status, fault.retryAfterMs);
         return;
       }
       const forward = () => {
         const upstream = http.request({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (response) => {
+          if (fault?.kind === 'answerLost') {
+            response.resume();
+            response.on('end', () => answerFault(fault.status));
+            return;
+          }
           outgoing.writeHead(response.statusCode ?? 502, response.headers);
           response.pipe(outgoing);
         });
