@@ -158,7 +158,9 @@ export class NestingCommitTurns {
     const deadline = performance.now() + this.limits.checkDeadlineMs;
     for (let attempt = 1; attempt <= this.limits.commitAttempts; attempt += 1) {
       if (performance.now() > deadline) throw graphErrors.storeUnavailable(2);
-      const replaced = await commitOnce(memberships, tenantId, await memberships.readNestingGuard(tenantId), changes, this.limits);
+      // A turn carries every change waiting here: one failed read should not fail them all.
+      const guard = await retryStoreFaults(() => memberships.readNestingGuard(tenantId));
+      const replaced = await commitOnce(memberships, tenantId, guard, changes, this.limits);
       if (replaced !== undefined) return replaced;
       // Lost to another instance's turn (or the timer's compaction): a short, random, growing pause.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));

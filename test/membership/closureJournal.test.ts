@@ -331,6 +331,21 @@ describe('the journal under contention', () => {
     expect(await journal()).toEqual([]);
   });
 
+  it('a turn whose journal read meets a store fault reads again: its changes commit, none answers 503', async () => {
+    const { memberships } = repositoriesOver(await getCosmosStore());
+    const turns = new NestingCommitTurns(nestingLimits);
+    const isJournalRead = (request: ProxiedRequest) =>
+      String(request.headers['x-ms-documentdb-partitionkey']).includes('|nesting') && request.method === 'POST' && request.headers['x-ms-documentdb-isquery'] !== undefined;
+    let faulted = 0;
+    service.proxy.rule = (request) => (isJournalRead(request) && (faulted += 1) === 1 ? { kind: 'status', status: 503 } : undefined);
+    const committed = await turns.commit(memberships, service.tenantId, { groupId: randomUUID(), memberId: randomUUID(), change: 'add' });
+    service.proxy.rule = () => undefined;
+    expect(faulted).toBeGreaterThan(1);
+    expect((await journal()).map((entry) => entry.id)).toContain(committed.own.id);
+    await markEntry(memberships, service.tenantId, committed.own, { settled: true });
+    expect(await journal()).toEqual([]);
+  });
+
   it('a retry after a lost commit checks after committing: a cycle found then is the 400, its entry is settled at once, and the next commit leaves it out', async () => {
     const [holder, held, other, another] = await Promise.all([service.createGroup(), service.createGroup(), service.createGroup(), service.createGroup()]);
     // "held into holder" passes its first check, but its commit is held back in the proxy while
