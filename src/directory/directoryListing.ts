@@ -1,6 +1,6 @@
 import type { Container, SqlParameter, SqlQuerySpec } from '@azure/cosmos';
 import type { DirectoryQuery } from '../graph/directoryQuery';
-import { operandsOf, type FilterNode, type FilterValue } from '../graph/filter';
+import { filterPredicate, type FilterLeaves } from '../graph/filterSql';
 import { GraphError, graphErrors } from '../http/errors';
 import { toStoreFault } from '../store/storeFaults';
 import type { DirectoryObjectDocument, ObjectType } from './directoryObjects';
@@ -86,36 +86,17 @@ function columnOf(property: string): { readonly sql: string; readonly folded: bo
 }
 
 /**
- * The filter as a Cosmos SQL predicate. Column names come from `columns`, never from the
- * request; every value the caller wrote travels as a parameter.
+ * The leaves of a filter on the listing documents: columns come from `columns`, never from the
+ * request; the folded columns hold lower-cased copies, so values are lower-cased to match.
  */
-function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
-  const parameter = (value: FilterValue): string => {
-    const name = `@p${parameters.length}`;
-    parameters.push({ name, value });
-    return name;
-  };
-  switch (node.kind) {
-    case 'and':
-    case 'or':
-      // A chain of one operator (`a or b or c`, parsed left-deep) is one flat list, not nested
-      // parentheses: the embedded endpoint's SQL parser (@zeit/cosmosdb-query, a PEG parser
-      // without memoization) takes about 8 times longer per level of parentheses, so a plain
-      // 7-clause `or` chain took over 20 s and ended as a 503 (found by test/fuzz/fuzzRoutes.test.ts).
-      return `(${operandsOf(node, node.kind)
-        .map((operand) => predicateOf(operand, parameters))
-        .join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
-    case 'eq': {
-      const column = columnOf(node.property);
-      const value = column.folded && typeof node.value === 'string' ? node.value.toLowerCase() : node.value;
-      return `${column.sql} = ${parameter(value)}`;
-    }
-    case 'startswith':
-      return `STARTSWITH(${columnOf(node.property).sql}, ${parameter(node.value.toLowerCase())})`;
-    case 'anyEq':
-      return `ARRAY_CONTAINS(${columnOf(node.property).sql}, ${parameter(node.value.toLowerCase())})`;
-  }
-}
+const listingLeaves: FilterLeaves = {
+  eq(property, value, parameter) {
+    const column = columnOf(property);
+    return `${column.sql} = ${parameter(column.folded && typeof value === 'string' ? value.toLowerCase() : value)}`;
+  },
+  startswith: (property, value, parameter) => `STARTSWITH(${columnOf(property).sql}, ${parameter(value.toLowerCase())})`,
+  anyEq: (property, value, parameter) => `ARRAY_CONTAINS(${columnOf(property).sql}, ${parameter(value.toLowerCase())})`,
+};
 
 function whereOf(tenantId: string, query: DirectoryQuery): { where: string; parameters: SqlParameter[]; partitionKey: string } {
   const partitionKey = listingPartitionKey(tenantId, query.objectType);
@@ -123,7 +104,7 @@ function whereOf(tenantId: string, query: DirectoryQuery): { where: string; para
   // embedded endpoint ignores that option, so the filter keeps both honest.
   const parameters: SqlParameter[] = [{ name: '@pk', value: partitionKey }];
   let where = 'c.pk = @pk';
-  if (query.filter !== undefined) where += ` AND ${predicateOf(query.filter, parameters)}`;
+  if (query.filter !== undefined) where += ` AND ${filterPredicate(query.filter, listingLeaves, parameters, 'p')}`;
   if (query.search !== undefined) {
     parameters.push({ name: '@search', value: query.search.toLowerCase() });
     where += ` AND CONTAINS(${columnOf('displayName').sql}, @search)`;

@@ -1,6 +1,7 @@
 import type { SqlParameter } from '@azure/cosmos';
 import type { ObjectType } from '../directory/directoryObjects';
-import { operandsOf, type FilterNode, type FilterValue } from '../graph/filter';
+import type { FilterNode } from '../graph/filter';
+import { filterPredicate, type FilterLeaves } from '../graph/filterSql';
 import { GraphError } from '../http/errors';
 import { groupSidePartition, memberSidePartition, ownerPartition, type EdgeKind } from './edges';
 
@@ -54,7 +55,7 @@ const farPaths: Readonly<Record<string, { readonly sql: string; readonly folded:
  * groupTypes values as Entra spells them. The snapshot keeps the stored spelling and ARRAY_CONTAINS
  * compares exactly, so `any(c:c eq 'unified')` is matched against the canonical spelling. (A
  * LOWER() inside an EXISTS subquery would fold any value, at the price of one more level of
- * parentheses for the embedded endpoint's slow PEG parser; see directoryListing.ts.)
+ * parentheses for the embedded endpoint's slow PEG parser; see src/graph/filterSql.ts.)
  */
 const groupTypeSpellings: Readonly<Record<string, string>> = { unified: 'Unified', dynamicmembership: 'DynamicMembership' };
 
@@ -66,34 +67,19 @@ function farPathOf(property: string): { readonly sql: string; readonly folded: b
 }
 
 /**
- * The filter as a Cosmos SQL predicate on the far-object snapshot. LOWER and STARTSWITH with two
- * arguments are what both Cosmos DB and the embedded endpoint (@zeit/cosmosdb-query's
- * builtin-functions.js has no 3-argument STARTSWITH nor StringEquals) take; LOWER of a missing or
- * null property is undefined, which matches nothing, as in Cosmos DB.
+ * The leaves of a filter on the far-object snapshot. LOWER and STARTSWITH with two arguments are
+ * what both Cosmos DB and the embedded endpoint (@zeit/cosmosdb-query's builtin-functions.js has
+ * no 3-argument STARTSWITH nor StringEquals) take; LOWER of a missing or null property is
+ * undefined, which matches nothing, as in Cosmos DB.
  */
-function predicateOf(node: FilterNode, parameters: SqlParameter[]): string {
-  const parameter = (value: FilterValue): string => {
-    const name = `@f${parameters.length}`;
-    parameters.push({ name, value });
-    return name;
-  };
-  switch (node.kind) {
-    case 'and':
-    case 'or':
-      // A flat list for a chain of one operator: see directoryListing.ts (the embedded parser's cost per parenthesis level).
-      return `(${operandsOf(node, node.kind)
-        .map((operand) => predicateOf(operand, parameters))
-        .join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
-    case 'eq': {
-      const path = farPathOf(node.property);
-      return path.folded && typeof node.value === 'string' ? `LOWER(${path.sql}) = ${parameter(node.value.toLowerCase())}` : `${path.sql} = ${parameter(node.value)}`;
-    }
-    case 'startswith':
-      return `STARTSWITH(LOWER(${farPathOf(node.property).sql}), ${parameter(node.value.toLowerCase())})`;
-    case 'anyEq':
-      return `ARRAY_CONTAINS(${farPathOf(node.property).sql}, ${parameter(groupTypeSpellings[node.value.toLowerCase()] ?? node.value)})`;
-  }
-}
+const snapshotLeaves: FilterLeaves = {
+  eq(property, value, parameter) {
+    const path = farPathOf(property);
+    return path.folded && typeof value === 'string' ? `LOWER(${path.sql}) = ${parameter(value.toLowerCase())}` : `${path.sql} = ${parameter(value)}`;
+  },
+  startswith: (property, value, parameter) => `STARTSWITH(LOWER(${farPathOf(property).sql}), ${parameter(value.toLowerCase())})`,
+  anyEq: (property, value, parameter) => `ARRAY_CONTAINS(${farPathOf(property).sql}, ${parameter(groupTypeSpellings[value.toLowerCase()] ?? value)})`,
+};
 
 /**
  * The edges of one partition, of one far type (a cast) and matching a filter. The pk filter is
@@ -112,7 +98,7 @@ export function edgeSelection(tenantId: string, relation: Relation, subjectId: s
     parameters.push({ name: '@type', value: options.objectType });
     where += ' AND c.farType = @type';
   }
-  if (options.filter !== undefined) where += ` AND ${predicateOf(options.filter, parameters)}`;
+  if (options.filter !== undefined) where += ` AND ${filterPredicate(options.filter, snapshotLeaves, parameters, 'f')}`;
   return { partitionKey, where, parameters };
 }
 
