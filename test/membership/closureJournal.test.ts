@@ -6,6 +6,7 @@
  * faults in the middle, must leave the closure exactly equal to the one recomputed from the edges.
  */
 import { randomUUID } from 'node:crypto';
+import { GraphError } from '../../src/http/errors';
 import { checkClosure } from '../../src/membership/closureCheck';
 import { finishPendingNestings } from '../../src/membership/closureJournal';
 import { NestingCommitTurns } from '../../src/membership/nestingCommits';
@@ -344,6 +345,31 @@ describe('the journal under contention', () => {
     expect((await journal()).map((entry) => entry.id)).toContain(committed.own.id);
     await markEntry(memberships, service.tenantId, committed.own, { settled: true });
     expect(await journal()).toEqual([]);
+  });
+
+  it('a turn lists changes only up to maxPending: those beyond answer 429 with Retry-After and are not listed', async () => {
+    const { memberships } = repositoriesOver(await getCosmosStore());
+    // A tenant of its own: its guard fills up without touching this file's tenant.
+    const tenantId = randomUUID();
+    const turns = new NestingCommitTurns(nestingLimits);
+    const change = () => ({ groupId: randomUUID(), memberId: randomUUID(), change: 'add' as const });
+    // The first change starts a turn alone; the others wait for the next turn, which fills the guard.
+    const first = turns.commit(memberships, tenantId, change());
+    const rest = Array.from({ length: nestingLimits.maxPending + 1 }, () =>
+      turns.commit(memberships, tenantId, change()).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    await first;
+    const refusals = (await Promise.all(rest)).filter((outcome) => outcome !== undefined);
+    expect(refusals.length).toBe(2);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(GraphError);
+      expect((refusal as GraphError).status).toBe(429);
+      expect((refusal as GraphError).headers['Retry-After']).toBe('1');
+    }
+    expect((await memberships.readNestingGuard(tenantId)).pending.length).toBe(nestingLimits.maxPending);
   });
 
   it('a retry after a lost commit checks after committing: a cycle found then is the 400, its entry is settled at once, and the next commit leaves it out', async () => {
