@@ -16,9 +16,9 @@ import type { NestingGuardContent, NestingGuardState, PendingNesting, nestingLim
  * them with one replace: an instance's changes no longer race each other, only other instances'
  * turns, and a turn costs one read and one replace however many changes it carries.
  *
- * A batch keeps the guard's total order: entries committed by one replace are ordered as they are
+ * A turn keeps the guard's total order: entries committed by one replace are ordered as they are
  * listed, and each is checked against the pending entries of the version replaced plus those
- * before it in the batch (`NestingCommit.before`), as if each had its own replace.
+ * before it in the turn (`NestingCommit.before`), as if each had its own replace.
  */
 
 /** What a change asks the guard to list. */
@@ -46,7 +46,7 @@ interface Replaced {
 /**
  * One replace of `guard` (the version read) listing `changes` after its pending entries, as many
  * as `maxPending` leaves room for, with the settled entries left out. Undefined when another
- * replace came first (412).
+ * replace came first (412), or when one cut short by a store fault did not land.
  */
 export async function commitOnce(
   memberships: MembershipRepository,
