@@ -108,7 +108,7 @@ export const serverManagedGroupProperties = [
 ] as const;
 
 const bindLinks = z.array(z.string()).max(20);
-const mailNickname = z
+export const mailNickname = z
   .string()
   .min(1)
   .max(64)
@@ -155,12 +155,12 @@ export const userPrincipalName = z
   .regex(/^[A-Za-z0-9'.\-_!#^~]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/)
   .refine((value) => !value.startsWith('.') && !value.includes('.@'));
 
-/** POST /users: SPEC section 3. passwordProfile is accepted (clients send it) and never stored. */
-export const createUserSchema = z.strictObject({
-  '@odata.type': z.literal('#microsoft.graph.user').optional(),
-  id: guid.optional(),
-  displayName: z.string().min(1).max(256),
-  userPrincipalName,
+/**
+ * The user properties both POST /users and PATCH /users/{id} take, each optional. passwordProfile
+ * is accepted (clients send it; password changes are Entra's business, not this service's) and
+ * never stored.
+ */
+export const userProfileProperties = {
   mail: z
     .string()
     .max(254)
@@ -181,6 +181,15 @@ export const createUserSchema = z.strictObject({
       forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
     })
     .optional(),
+};
+
+/** POST /users: SPEC section 3. */
+export const createUserSchema = z.strictObject({
+  '@odata.type': z.literal('#microsoft.graph.user').optional(),
+  id: guid.optional(),
+  displayName: z.string().min(1).max(256),
+  userPrincipalName,
+  ...userProfileProperties,
 });
 
 export type CreateUserInput = z.output<typeof createUserSchema>;

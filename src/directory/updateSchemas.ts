@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseBody } from '../graph/validation';
 import { graphErrors } from '../http/errors';
-import { userPrincipalName } from './schemas';
+import { mailNickname, userPrincipalName, userProfileProperties } from './schemas';
 
 /**
  * PATCH /users/{id} and PATCH /groups/{id} (SPEC 6): what a body may change, following Graph's
@@ -14,12 +14,6 @@ import { userPrincipalName } from './schemas';
  *   property." (strictObject). An empty body changes nothing (204), as in Graph.
  */
 
-const mailNickname = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[\x21-\x7e]+$/)
-  .refine((value) => !/[@()\\[\]";:<>,]/.test(value));
 const displayName = z.string().min(1).max(256);
 const bindLinks = z.array(z.string()).max(20);
 
@@ -27,27 +21,7 @@ export const updateUserSchema = z.strictObject({
   '@odata.type': z.literal('#microsoft.graph.user').optional(),
   displayName: displayName.optional(),
   userPrincipalName: userPrincipalName.optional(),
-  mail: z
-    .string()
-    .max(254)
-    .regex(/^[^@\s]+@[^@\s]+$/)
-    .nullable()
-    .optional(),
-  mailNickname: mailNickname.optional(),
-  accountEnabled: z.boolean().optional(),
-  givenName: z.string().max(64).nullable().optional(),
-  surname: z.string().max(64).nullable().optional(),
-  jobTitle: z.string().max(128).nullable().optional(),
-  department: z.string().max(64).nullable().optional(),
-  usageLocation: z.string().length(2).nullable().optional(),
-  // Accepted (password changes are Entra's business, not this service's) and never stored.
-  passwordProfile: z
-    .strictObject({
-      password: z.string().optional(),
-      forceChangePasswordNextSignIn: z.boolean().optional(),
-      forceChangePasswordNextSignInWithMfa: z.boolean().optional(),
-    })
-    .optional(),
+  ...userProfileProperties,
 });
 
 export type UpdateUserInput = z.output<typeof updateUserSchema>;
