@@ -1,6 +1,6 @@
 import { signedInUserId } from '../src/auth';
 import { permissions } from '../src/auth/permissions';
-import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
+import { answerIfObjectExists, getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
 import { authenticated } from '../src/http/pipeline';
 import { answerTransitiveMemberOf, answerTransitiveMembers, readTransitiveQuery } from '../src/membership/transitiveEndpoint';
 import { allErrors, noLookupErrors, pageOf } from '../src/openapi/operations';
@@ -22,9 +22,11 @@ export const listGroupTransitive: HttpFunctionDefinition = {
       readTransitiveQuery(request);
       const { directory, memberships } = await getRepositories();
       const groupId = parseObjectId(request.request.params.groupId ?? '');
-      const group = await getObjectOrNotFound(directory, request.caller.tenantId, { id: groupId, expectedType: 'group' });
-      if (request.request.params.relation?.toLowerCase() === 'transitivemembers') return answerTransitiveMembers(request, memberships, group);
-      return answerTransitiveMemberOf(request, directory, memberships, { id: groupId, objectType: 'group' });
+      const reference = { id: groupId, expectedType: 'group' } as const;
+      if (request.request.params.relation?.toLowerCase() === 'transitivemembers') {
+        return answerTransitiveMembers(request, memberships, await getObjectOrNotFound(directory, request.caller.tenantId, reference));
+      }
+      return answerIfObjectExists(directory, request.caller.tenantId, reference, answerTransitiveMemberOf(request, directory, memberships, { id: groupId, objectType: 'group' }));
     },
   }),
   openApi: [
@@ -66,8 +68,7 @@ export const listUserTransitive: HttpFunctionDefinition = {
       const { directory, memberships } = await getRepositories();
       const tenantId = request.caller.tenantId;
       const userId = await resolveUserId(directory, tenantId, request.request.params.userId ?? '');
-      await getObjectOrNotFound(directory, tenantId, { id: userId, expectedType: 'user' });
-      return answerTransitiveMemberOf(request, directory, memberships, { id: userId, objectType: 'user' });
+      return answerIfObjectExists(directory, tenantId, { id: userId, expectedType: 'user' }, answerTransitiveMemberOf(request, directory, memberships, { id: userId, objectType: 'user' }));
     },
   }),
   openApi: [

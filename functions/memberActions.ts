@@ -1,7 +1,7 @@
 import { signedInUserId } from '../src/auth';
 import { permissions } from '../src/auth/permissions';
-import { getObjectOrNotFound, parseObjectId, resolveUserId } from '../src/directory/directoryService';
-import { authenticated, type GraphRequest } from '../src/http/pipeline';
+import { answerIfObjectExists, parseObjectId, resolveUserId } from '../src/directory/directoryService';
+import { authenticated } from '../src/http/pipeline';
 import { answerMemberAction, readMemberAction, type MemberAction } from '../src/membership/transitiveEndpoint';
 import { allErrors, noLookupErrors, type ErrorStatus, type OperationMetadata } from '../src/openapi/operations';
 import { getRepositories } from '../src/store/repositories';
@@ -57,19 +57,6 @@ function operationsOf(prefix: string, idPrefix: string, who: string, errors: rea
   }));
 }
 
-/**
- * The action's answer for a group or user named in the path, whose existence (its 404) is read
- * beside the closure, not before it: the check stays one round.
- */
-async function answerBesideSubjectRead(request: GraphRequest, input: ReturnType<typeof readMemberAction>, subject: { readonly id: string; readonly objectType: 'group' | 'user' }) {
-  const { directory, memberships } = await getRepositories();
-  const [, answer] = await Promise.all([
-    getObjectOrNotFound(directory, request.caller.tenantId, { id: subject.id, expectedType: subject.objectType }),
-    answerMemberAction(request, directory, memberships, subject, input),
-  ]);
-  return answer;
-}
-
 /** POST /groups/{id}/checkMemberGroups | checkMemberObjects | getMemberGroups | getMemberObjects (SPEC 7). */
 export const groupMemberActions: HttpFunctionDefinition = {
   name: 'groupMemberActions',
@@ -81,7 +68,15 @@ export const groupMemberActions: HttpFunctionDefinition = {
     permission: permissions.readGroups,
     handle: async (request) => {
       const input = readMemberAction(request, actionOf(request.request.params.action));
-      return answerBesideSubjectRead(request, input, { id: parseObjectId(request.request.params.groupId ?? ''), objectType: 'group' });
+      const { directory, memberships } = await getRepositories();
+      const groupId = parseObjectId(request.request.params.groupId ?? '');
+      // The check stays one round: the group's 404 is read beside the closure.
+      return answerIfObjectExists(
+        directory,
+        request.caller.tenantId,
+        { id: groupId, expectedType: 'group' },
+        answerMemberAction(request, directory, memberships, { id: groupId, objectType: 'group' }, input),
+      );
     },
   }),
   openApi: operationsOf('groups/{groupId}', 'Group', 'the group', allErrors),
@@ -98,9 +93,14 @@ export const userMemberActions: HttpFunctionDefinition = {
     permission: permissions.readUsers,
     handle: async (request) => {
       const input = readMemberAction(request, actionOf(request.request.params.action));
-      const { directory } = await getRepositories();
+      const { directory, memberships } = await getRepositories();
       const userId = await resolveUserId(directory, request.caller.tenantId, request.request.params.userId ?? '');
-      return answerBesideSubjectRead(request, input, { id: userId, objectType: 'user' });
+      return answerIfObjectExists(
+        directory,
+        request.caller.tenantId,
+        { id: userId, expectedType: 'user' },
+        answerMemberAction(request, directory, memberships, { id: userId, objectType: 'user' }, input),
+      );
     },
   }),
   openApi: operationsOf('users/{userId}', 'User', 'the user', allErrors),

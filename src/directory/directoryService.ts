@@ -26,6 +26,16 @@ export async function getObjectOrNotFound(directory: DirectoryRepository, tenant
 }
 
 /**
+ * `answer`, once the object is known to exist (else its 404). The object is read beside the reads
+ * of the answer rather than before them, one store round fewer; for an object that does not exist
+ * they find nothing, and the 404 is what the caller gets.
+ */
+export async function answerIfObjectExists<T>(directory: DirectoryRepository, tenantId: string, reference: ObjectReference, answer: Promise<T>): Promise<T> {
+  const [, answered] = await Promise.all([getObjectOrNotFound(directory, tenantId, reference), answer]);
+  return answered;
+}
+
+/**
  * A new object's first version: the time, so that an object deleted and created again under the
  * same id (a sync application may choose ids) never shares a version, or anchors, with the old one.
  */

@@ -73,6 +73,16 @@ export async function measureTransitive(): Promise<{ pass: boolean; line: string
       return Math.max(...roundCounts);
     };
     const rounds = await countRounds(check);
+    // The same user's transitiveMemberOf, whatever the depth: the user, the journal and its direct
+    // groups; their ancestors; the groups themselves (what the list shows). The user's existence is
+    // read beside the closure, not before it (that took 4 rounds).
+    const listMemberOf = () => service.request('GET', `/v1.0/users/${user.id}/transitiveMemberOf`);
+    requests = 0;
+    const listed = await listMemberOf();
+    const listRequests = requests;
+    if ((listed.json.value ?? []).length !== 10) throw new Error(`transitiveMemberOf answered ${listed.text}`);
+    const listRounds = await countRounds(listMemberOf);
+    outcomes.push({ pass: listRounds <= 3, line: `transitiveMemberOf of a user 10 levels deep: ${listRounds} store rounds (target <= 3), ${listRequests} store requests` });
     const checkTimes = await timed(check, 200);
     const readTimes = await timed(() => service.request('GET', `/v1.0/groups/${groups[0]}`), 200);
     outcomes.push({ pass: rounds <= 2, line: `checkMemberGroups (20 ids, depth 10, 1,000 groups): ${rounds} store rounds (target <= 2), ${checkRequests} store requests` });

@@ -152,6 +152,26 @@ describe('transitive reads over HTTP (SPEC 7)', () => {
     expect((await service.request('POST', `/v1.0/users/${randomUUID()}/checkMemberGroups`, { body: { groupIds: [security.id] } })).status).toBe(404);
   });
 
+  it('answers 404 for a subject that does not exist, or is not of the type the path names, read beside the closure', async () => {
+    const [group, user] = await Promise.all([service.createGroup(), service.createUser()]);
+    await add(group.id, user.id);
+    const missing = randomUUID();
+    const notFound = (response: { status: number; json: { error?: { code?: string } } }) => [response.status, response.json.error?.code];
+    for (const path of [
+      `/v1.0/users/${missing}/transitiveMemberOf`,
+      `/v1.0/groups/${missing}/transitiveMemberOf`,
+      `/v1.0/groups/${missing}/transitiveMembers`,
+      // A group's id under /users and a user's under /groups name no such object either.
+      `/v1.0/users/${group.id}/transitiveMemberOf`,
+      `/v1.0/groups/${user.id}/transitiveMemberOf`,
+    ])
+      expect(notFound(await service.request('GET', path))).toEqual([404, 'Request_ResourceNotFound']);
+    for (const path of [`/v1.0/groups/${missing}/checkMemberGroups`, `/v1.0/groups/${user.id}/checkMemberGroups`, `/v1.0/users/${group.id}/checkMemberGroups`])
+      expect(notFound(await service.request('POST', path, { body: { groupIds: [group.id] } }))).toEqual([404, 'Request_ResourceNotFound']);
+    // The objects themselves still answer.
+    expect(idsOf(await service.request('GET', `/v1.0/users/${user.id}/transitiveMemberOf`))).toEqual([group.id]);
+  });
+
   it('hides a HiddenMembership group from outsiders and shows it to the member itself (/me)', async () => {
     const hidden = await service.createGroup({ visibility: 'HiddenMembership' });
     const [parent, user, outsider] = await Promise.all([service.createGroup(), service.createUser(), service.createUser()]);
