@@ -1,4 +1,4 @@
-import { toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
+import { toGraphEntity, type DirectoryObjectDocument, type ObjectType } from '../directory/directoryObjects';
 import type { AnonymousRequest, GraphRequest } from '../http/pipeline';
 import type { GraphResult } from '../http/responses';
 import { pick } from './listing';
@@ -22,15 +22,24 @@ export function entityResult(request: AnonymousRequest, object: DirectoryObjectD
 }
 
 /**
+ * The `@odata.context` of a list of directory objects, as Graph's: the entity set a type cast
+ * names (`#groups`, `#users`), else `#directoryObjects`, with the $select properties
+ * (`#groups(displayName,id)`; https://learn.microsoft.com/graph/api/user-list-transitivememberof,
+ * examples 4 and 5).
+ */
+export function listContext(request: AnonymousRequest, objectType?: ObjectType, select?: readonly string[]): string {
+  const collection = objectType === undefined ? 'directoryObjects' : objectType === 'user' ? 'users' : 'groups';
+  return `${request.baseUrl}/${request.apiVersion}/$metadata#${collection}${select === undefined ? '' : `(${select.join(',')})`}`;
+}
+
+/**
  * 200 with objects of any type, as POST /directoryObjects/getByIds answers
  * (`#directoryObjects`, https://learn.microsoft.com/graph/api/directoryobject-getbyids); with
  * $select, only those properties of each, named in the context as for a single object.
  */
 export function directoryObjectsResult(request: AnonymousRequest, objects: readonly DirectoryObjectDocument[], select?: readonly string[]): GraphResult {
-  const root = `${request.baseUrl}/${request.apiVersion}`;
-  const selected = select === undefined ? '' : `(${select.join(',')})`;
   const value = objects.map((object) => (select === undefined ? toGraphEntity(object) : pick(toGraphEntity(object), select)));
-  return { status: 200, body: { '@odata.context': `${root}/$metadata#directoryObjects${selected}`, value } };
+  return { status: 200, body: { '@odata.context': listContext(request, undefined, select), value } };
 }
 
 /** 201 with the object and a Location header pointing at it. */

@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/caller';
 import { assertMayListMembers, countVisibleParents, withoutHiddenParents } from '../auth/membershipVisibility';
 import type { DirectoryObjectDocument } from '../directory/directoryObjects';
+import { listContext } from '../graph/entityResults';
 import { nextLinkOf, pick } from '../graph/listing';
 import type { RelationQuery } from '../graph/relationQuery';
 import { graphErrors } from '../http/errors';
@@ -75,8 +76,7 @@ export async function answerRelationList(request: GraphRequest, query: RelationQ
   if (page.pendingDeletions?.has(subject.id) === true) throw graphErrors.resourceNotFound(subject.id);
   // A first page that holds every match is its own count: no second query.
   const count = !query.count ? undefined : query.continuationToken === undefined && page.continuationToken === undefined ? page.edges.length : await reader.count(selection);
-  const root = `${request.baseUrl}/${request.apiVersion}`;
-  const body: Record<string, unknown> = { '@odata.context': `${root}/$metadata#directoryObjects` };
+  const body: Record<string, unknown> = { '@odata.context': listContext(request, query.objectType, query.select) };
   if (count !== undefined) body['@odata.count'] = count;
   body.value = page.edges.map((edge) => (query.select === undefined ? edge.far : pick(edge.far, query.select)));
   if (page.continuationToken !== undefined) body['@odata.nextLink'] = nextLinkOf(request, page.continuationToken);

@@ -3,6 +3,7 @@ import type { DirectoryObjectDocument } from '../directory/directoryObjects';
 import type { DirectoryRepository } from '../directory/directoryRepository';
 import { parseObjectId } from '../directory/directoryService';
 import { isEventual, readCount } from '../graph/directoryQuery';
+import { listContext } from '../graph/entityResults';
 import { nextLinkOf, pick, readPaging, readQueryOptions, selectOf } from '../graph/listing';
 import { parseBody } from '../graph/validation';
 import { GraphError } from '../http/errors';
@@ -57,7 +58,7 @@ function answerList(request: GraphRequest, query: TransitiveQuery, all: readonly
   const start = query.after === undefined ? 0 : typed.findIndex((entity) => String(entity.id) > query.after!);
   const from = start < 0 ? typed.length : start;
   const page = typed.slice(from, from + query.top);
-  const body: Record<string, unknown> = { '@odata.context': `${request.baseUrl}/${request.apiVersion}/$metadata#directoryObjects` };
+  const body: Record<string, unknown> = { '@odata.context': listContext(request, query.objectType, query.select) };
   if (query.count) body['@odata.count'] = typed.length;
   body.value = page.map((entity) => (query.select === undefined ? entity : pick(entity, query.select)));
   const last = page.at(-1);

@@ -244,3 +244,20 @@ describe('HiddenMembership', () => {
     ]).toEqual([200, [insider.id, users[0]!.id].sort()]);
   });
 });
+
+describe('@odata.context of relation lists (SPEC 6: it names the selected properties)', () => {
+  it('names the entity set of a cast and the $select properties, as Graph does', async () => {
+    const context = async (path: string) => {
+      const response = await service.request('GET', path);
+      expect([path, response.status]).toEqual([path, 200]);
+      return String(response.json['@odata.context']).replace(`${service.baseUrl}/v1.0/$metadata#`, '');
+    };
+    expect(await context(`/v1.0/groups/${group.id}/members`)).toBe('directoryObjects');
+    expect(await context(`/v1.0/groups/${group.id}/members/microsoft.graph.user`)).toBe('users');
+    expect(await context(`/v1.0/groups/${group.id}/members/graph.group`)).toBe('groups');
+    expect(await context(`/v1.0/groups/${group.id}/members?$select=displayName,id`)).toBe('directoryObjects(displayName,id)');
+    expect(await context(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=mail`)).toBe('users(mail)');
+    expect(await context(`/v1.0/users/${users[0]!.id}/memberOf/microsoft.graph.group?$select=displayName`)).toBe('groups(displayName)');
+    expect(await context(`/v1.0/groups/${group.id}/transitiveMembers/microsoft.graph.group`)).toBe('groups');
+  });
+});

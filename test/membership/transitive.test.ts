@@ -237,3 +237,26 @@ describe('model check: random DAGs, random adds and removals from concurrent cli
     expect(await closureDifferences(model)).toEqual([]);
   }, 300_000);
 });
+
+describe('transitive lists and member actions: what a Graph client reads in the answer (SPEC 6, 7)', () => {
+  // Graph names the cast's entity set in @odata.context: `…/transitiveMemberOf/microsoft.graph.group`
+  // answers `$metadata#groups` (learn.microsoft.com/graph/api/user-list-transitivememberof, example 5).
+  it('a cast names its entity set in @odata.context: #groups and #users, not #directoryObjects', async () => {
+    const { groups, userId } = await chain(2);
+    const memberOf = await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf/microsoft.graph.group`);
+    const members = await service.request('GET', `/v1.0/groups/${groups[0]}/transitiveMembers/microsoft.graph.user`);
+    expect([memberOf.status, memberOf.json['@odata.context']]).toEqual([200, `${service.baseUrl}/v1.0/$metadata#groups`]);
+    expect([members.status, members.json['@odata.context']]).toEqual([200, `${service.baseUrl}/v1.0/$metadata#users`]);
+  });
+
+  // SPEC 6: "`$select` | honoured on single objects as on lists; `@odata.context` names the selected
+  // properties"; Graph: `…/transitiveMemberOf/microsoft.graph.group?$select=displayName,id` answers
+  // `$metadata#groups(displayName,id)` (user-list-transitivememberof, example 4).
+  it('$select names the selected properties in @odata.context', async () => {
+    const { groups, userId } = await chain(2);
+    const plain = await service.request('GET', `/v1.0/groups/${groups[0]}/transitiveMembers?$select=displayName,id`);
+    expect([plain.status, plain.json['@odata.context']]).toEqual([200, `${service.baseUrl}/v1.0/$metadata#directoryObjects(displayName,id)`]);
+    const cast = await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf/microsoft.graph.group?$select=displayName,id`);
+    expect([cast.status, cast.json['@odata.context']]).toEqual([200, `${service.baseUrl}/v1.0/$metadata#groups(displayName,id)`]);
+  });
+});
