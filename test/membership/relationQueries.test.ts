@@ -250,7 +250,7 @@ describe('@odata.context of relation lists (SPEC 6: it names the selected proper
     const context = async (path: string) => {
       const response = await service.request('GET', path);
       expect([path, response.status]).toEqual([path, 200]);
-      return String(response.json['@odata.context']).replace(`${service.baseUrl}/v1.0/$metadata#`, '');
+      return response.json['@odata.context'].replace(`${service.baseUrl}/v1.0/$metadata#`, '');
     };
     expect(await context(`/v1.0/groups/${group.id}/members`)).toBe('directoryObjects');
     expect(await context(`/v1.0/groups/${group.id}/members/microsoft.graph.user`)).toBe('users');
