@@ -17,6 +17,7 @@ export const getDirectoryObject: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: readDirectoryObjects,
     handle: async (request) => {
       const { select } = readObjectOptions(request);

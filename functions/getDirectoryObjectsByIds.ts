@@ -15,6 +15,7 @@ export const getDirectoryObjectsByIds: HttpFunctionDefinition = {
   methods: ['POST'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     acceptsBody: true,
     permission: readDirectoryObjects,
     handle: async (request) => {

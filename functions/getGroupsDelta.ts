@@ -19,6 +19,7 @@ export const getGroupsDelta: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readGroups,
     handle: async (request) => answerGroupsDelta(request, await getRepositories()),
   }),

@@ -20,6 +20,7 @@ export const getUser: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       // GET /users/$count (SPEC 6): served here, as this route would capture it anyway (listUsers.ts).
@@ -53,6 +54,7 @@ export const getGroup: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readGroups,
     handle: async (request) => {
       // GET /groups/$count (SPEC 6): served here, as this route would capture it anyway (listGroups.ts).
@@ -88,6 +90,7 @@ export const getMe: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       const { select } = readObjectOptions(request);

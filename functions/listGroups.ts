@@ -14,6 +14,7 @@ export const listGroups: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readGroups,
     handle: (request) => answerDirectoryList(request, 'group', false),
   }),

@@ -23,6 +23,7 @@ export const listGroupRelations: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readGroups,
     handle: async (request) => {
       const relation = request.request.params.relation?.toLowerCase();
@@ -102,6 +103,7 @@ export const listUserRelations: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       const query = readRelationQuery(request, 'group');
@@ -145,6 +147,7 @@ export const listMyRelations: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       const query = readRelationQuery(request, 'group');

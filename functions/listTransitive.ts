@@ -17,6 +17,7 @@ export const listGroupTransitive: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readGroups,
     handle: async (request) => {
       readTransitiveQuery(request);
@@ -62,6 +63,7 @@ export const listUserTransitive: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       readTransitiveQuery(request);
@@ -93,6 +95,7 @@ export const listMyTransitive: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: async (request) => {
       readTransitiveQuery(request);

@@ -15,6 +15,7 @@ export const listUsers: HttpFunctionDefinition = {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: authenticated({
+    readsQueryOptions: true,
     permission: permissions.readUsers,
     handle: (request) => answerDirectoryList(request, 'user', false),
   }),

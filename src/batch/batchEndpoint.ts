@@ -2,6 +2,7 @@ import type { HttpHandler } from '@azure/functions';
 import { getTokenVerifier } from '../auth';
 import { parseJson, readJsonText } from '../http/jsonBody';
 import { anonymous } from '../http/pipeline';
+import { readQueryOptions } from '../http/queryOptions';
 import { parseBatch } from './batchRequest';
 import { compiledRoutes, runBatch, type BatchRoutable } from './batchRunner';
 
@@ -18,6 +19,8 @@ export function batchHandler(name: string, catalogue: () => readonly BatchRoutab
   return anonymous(async ({ request, context, apiVersion }) => {
     const text = await readJsonText(request);
     await getTokenVerifier().verifyAuthorizationHeader(request.headers.get('authorization'));
+    // Graph's batch URL takes no query options; one is a 400 naming it, before any request runs.
+    readQueryOptions(request);
     const steps = parseBatch(parseJson(text));
     const responses = await runBatch({ steps, routes: compiledRoutes(catalogue()), batchFunctionName: name, outer: request, outerContext: context, apiVersion });
     return { status: 200, body: { responses } };

@@ -1,24 +1,13 @@
-import { GraphError, graphErrors } from '../http/errors';
+import { graphErrors } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
+import { readQueryOptions as readRequestQueryOptions } from '../http/queryOptions';
 
 const defaultPageSize = 100;
 const objectOptions = new Set(['$select']);
 
-/**
- * A request's OData query options by lower-cased name (option names are case-insensitive: $TOP
- * is $top); an option the route does not support is a 400 naming it, never silently ignored
- * (SPEC section 6), $expand included.
- */
+/** The request's OData query options, those the route does not support refused (src/http/queryOptions.ts). */
 export function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>): Map<string, string> {
-  const query = new Map<string, string>();
-  for (const [name, value] of request.request.query) {
-    const option = name.toLowerCase();
-    if (option.startsWith('$') && !supported.has(option)) {
-      throw new GraphError('BadRequest', `Query option '${name}' is not supported on this resource.`);
-    }
-    query.set(option, value);
-  }
-  return query;
+  return readRequestQueryOptions(request.request, supported);
 }
 
 export function selectOf(query: ReadonlyMap<string, string>): string[] | undefined {

@@ -4,6 +4,7 @@ import { requirePermission, type Permission } from '../auth/permissions';
 import { runMetered } from '../store/storeMeter';
 import { toGraphError } from './errorMapper';
 import { parseJson, readJsonText } from './jsonBody';
+import { readQueryOptions } from './queryOptions';
 import { apiVersionOf, clientBaseUrl, createRequestIds, type RequestIds } from './requestContext';
 import { errorResult, toHttpResponse, type GraphResult } from './responses';
 
@@ -29,12 +30,19 @@ interface AuthenticatedRoute {
   readonly acceptsBody?: boolean;
   /** The permission the route needs (403 without it), checked before the body is parsed. */
   readonly permission: Permission;
+  /**
+   * Whether the handler reads its OData query options (src/graph/listing.ts), refusing those it
+   * does not support. Otherwise the route takes none, and any `$` option is a 400 naming it
+   * before the handler runs (SPEC 6), rather than silently ignored.
+   */
+  readonly readsQueryOptions?: boolean;
   readonly handle: (request: GraphRequest) => Promise<GraphResult>;
 }
 
 /**
  * The request lifecycle every authenticated function shares, in order: request ids, body limits
- * (413/415), authentication (401), permission (403), JSON parsing (400), the handler (which
+ * (413/415), authentication (401), permission (403), query options the route does not take (400),
+ * JSON parsing (400), the handler (which
  * validates, checks rights on the objects and acts), and error mapping (Graph envelope, 429/503
  * for store faults, a bare 500 for the rest).
  */
@@ -45,6 +53,7 @@ export function authenticated(route: AuthenticatedRoute): HttpHandler {
       const caller = await getTokenVerifier().verifyAuthorizationHeader(request.headers.get('authorization'));
       logContext.set(context, caller);
       requirePermission(caller, route.permission);
+      if (route.readsQueryOptions !== true) readQueryOptions(request);
       const body = bodyText === undefined ? undefined : parseJson(bodyText);
       return route.handle({ ...base, caller, body, bodyText });
     });

@@ -266,3 +266,16 @@ describe('POST /$batch: a malformed batch is refused whole with 400 and changes 
     expect(await service.snapshotStore()).toEqual(before);
   });
 });
+
+describe('POST /$batch: query options', () => {
+  // SPEC 6: "Unsupported query options are a 400 naming the option, on every route." `$batch`
+  // takes none (Graph's batch URL is `POST /$batch`); getByIds refuses one this way.
+  it('an unsupported query option on the batch URL is a 400 naming it, and no inner request runs', async () => {
+    const [group, user] = [await service.createGroup(), await service.createUser()];
+    const before = await service.snapshotStore();
+    const response = await service.request('POST', '/v1.0/$batch?$top=1', { body: { requests: [add('1', group.id, user.id)] } });
+    expect([response.status, response.json?.error?.code]).toEqual([400, 'BadRequest']);
+    expect(response.json.error.message).toContain("'$top'");
+    expect(await service.snapshotStore()).toEqual(before);
+  });
+});

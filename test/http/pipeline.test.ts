@@ -146,3 +146,45 @@ describe('store faults', () => {
     }
   });
 });
+
+describe('query options a route does not take (SPEC 6: "a 400 naming the option, on every route")', () => {
+  it('refuses them on every write and on the routes without a list, naming the option, and changes nothing', async () => {
+    const [group, owned, user, other] = await Promise.all([service.createGroup(), service.createGroup(), service.createUser(), service.createUser()]);
+    expect((await service.addMember(group.id, user.id)).status).toBe(204);
+    const reference = (kind: string, id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/${kind}/${id}` });
+    const before = await service.snapshotStore();
+    const attempts: [string, string, unknown?][] = [
+      ['POST', `/v1.0/groups/${group.id}/members/$ref?$top=1`, reference('directoryObjects', other.id)],
+      ['POST', `/v1.0/groups/${group.id}/memberOf/$ref?$filter=x`, reference('groups', owned.id)],
+      ['POST', `/v1.0/users/${other.id}/joinedGroups/$ref?$TOP=1`, reference('groups', group.id)],
+      ['POST', `/v1.0/groups/${group.id}/owners/$ref?$select=id`, reference('users', other.id)],
+      ['DELETE', `/v1.0/groups/${group.id}/members/${user.id}/$ref?$count=true`],
+      ['PATCH', `/v1.0/groups/${group.id}?$select=displayName`, { displayName: 'Renamed' }],
+      ['PATCH', `/v1.0/users/${user.id}?$expand=manager`, { jobTitle: 'Lead' }],
+      ['POST', '/v1.0/groups?$top=1', { displayName: 'New', mailNickname: 'new', mailEnabled: false, securityEnabled: true }],
+      ['DELETE', `/v1.0/groups/${owned.id}?$filter=x`],
+      ['POST', `/v1.0/users/${user.id}/getMemberGroups?$search=x`, { securityEnabledOnly: false }],
+      ['GET', '/v1.0/subscriptions?$top=1'],
+      [
+        'POST',
+        '/v1.0/$batch?$skip=1',
+        { requests: [{ id: '1', method: 'POST', url: `/groups/${group.id}/members/$ref`, headers: { 'Content-Type': 'application/json' }, body: reference('directoryObjects', other.id) }] },
+      ],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await service.request(method, path, body === undefined ? {} : { body });
+      const option = /\?(\$\w+)/.exec(path)![1]!;
+      expect([method, path, response.status, response.json.error?.code, response.json.error?.message]).toEqual([
+        method,
+        path,
+        400,
+        'BadRequest',
+        `Query option '${option}' is not supported on this resource.`,
+      ]);
+    }
+    expect(await service.snapshotStore()).toEqual(before);
+    // Parameters that are not OData options pass, and the routes that read options still take theirs.
+    expect((await service.request('POST', `/v1.0/groups/${group.id}/members/$ref?note=1`, { body: reference('directoryObjects', other.id) })).status).toBe(204);
+    expect((await service.request('GET', `/v1.0/groups/${group.id}/members?$top=1&$select=id`)).status).toBe(200);
+  });
+});

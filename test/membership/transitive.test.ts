@@ -259,4 +259,20 @@ describe('transitive lists and member actions: what a Graph client reads in the 
     const cast = await service.request('GET', `/v1.0/users/${userId}/transitiveMemberOf/microsoft.graph.group?$select=displayName,id`);
     expect([cast.status, cast.json['@odata.context']]).toEqual([200, `${service.baseUrl}/v1.0/$metadata#groups(displayName,id)`]);
   });
+
+  // SPEC 6: "Unsupported query options are a 400 naming the option, on every route." The actions
+  // take none; getByIds already refuses one this way.
+  it.each([
+    ['users', 'getMemberGroups', '$top=1', { securityEnabledOnly: false }, '$top'],
+    ['groups', 'checkMemberGroups', "$filter=id eq 'x'", 'groupIds', '$filter'],
+    ['users', 'checkMemberObjects', '$select=id', 'ids', '$select'],
+    ['groups', 'getMemberObjects', '$foo=1', { securityEnabledOnly: false }, '$foo'],
+  ])('POST /%s/{id}/%s?%s is a 400 naming the option, not a silent 200', async (collection, action, query, body, option) => {
+    const { groups, userId } = await chain(2);
+    const subject = collection === 'users' ? userId : groups[1]!;
+    const payload = typeof body === 'string' ? { [body]: [groups[0]!] } : body;
+    const response = await service.request('POST', `/v1.0/${collection}/${subject}/${action}?${query}`, { body: payload });
+    expect([response.status, response.json?.error?.code]).toEqual([400, 'BadRequest']);
+    expect(response.json.error.message).toContain(`'${option}'`);
+  });
 });
