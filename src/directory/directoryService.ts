@@ -5,6 +5,7 @@ import { hasPermission } from '../auth/permissions';
 import { guidPattern } from '../config/settings';
 import { parseODataId, type ObjectReference } from '../graph/odataReference';
 import { GraphError, graphErrors } from '../http/errors';
+import { assertDistinctLinks } from '../membership/bindMemberships';
 import { StaleObjects, type MembershipRepository } from '../membership/membershipRepository';
 import { checkMembershipRules } from '../membership/membershipRules';
 import { finishReservations, reserveNesting, type NestingReservation } from '../membership/nestingGuard';
@@ -119,8 +120,9 @@ interface ResolvedLinks {
   readonly members: DirectoryObjectDocument[];
 }
 
-async function resolveLinks(directory: DirectoryRepository, tenantId: string, links: readonly string[], baseUrl: string): Promise<DirectoryObjectDocument[]> {
+async function resolveLinks(directory: DirectoryRepository, tenantId: string, links: readonly string[], baseUrl: string, property: 'members' | 'owners'): Promise<DirectoryObjectDocument[]> {
   const references = links.map((link) => parseODataId(link, baseUrl));
+  assertDistinctLinks(references, property);
   return Promise.all(references.map((reference) => getObjectOrNotFound(directory, tenantId, reference)));
 }
 
@@ -180,8 +182,8 @@ async function createGroupOnce(
     },
   };
   const links: ResolvedLinks = {
-    owners: await resolveLinks(directory, caller.tenantId, input['owners@odata.bind'] ?? [], baseUrl),
-    members: await resolveLinks(directory, caller.tenantId, input['members@odata.bind'] ?? [], baseUrl),
+    owners: await resolveLinks(directory, caller.tenantId, input['owners@odata.bind'] ?? [], baseUrl, 'owners'),
+    members: await resolveLinks(directory, caller.tenantId, input['members@odata.bind'] ?? [], baseUrl, 'members'),
   };
   for (const owner of links.owners) {
     if (owner.objectType !== 'user') throw graphErrors.resourceNotFound(owner.id);

@@ -21,8 +21,8 @@ export interface ResolvedBinds {
 export async function resolveBinds(store: LifecycleStore, group: DirectoryObjectDocument, memberLinks: readonly string[], ownerLinks: readonly string[], baseUrl: string): Promise<ResolvedBinds> {
   const memberReferences = memberLinks.map((link) => parseODataId(link, baseUrl));
   const ownerReferences = ownerLinks.map((link) => parseODataId(link, baseUrl));
-  assertDistinct(memberReferences, 'members');
-  assertDistinct(ownerReferences, 'owners');
+  assertDistinctLinks(memberReferences, 'members');
+  assertDistinctLinks(ownerReferences, 'owners');
   const [members, owners] = await Promise.all([resolveAll(store, group.tenantId, memberReferences), resolveAll(store, group.tenantId, ownerReferences)]);
   for (const owner of owners) {
     if (owner.objectType !== 'user') throw graphErrors.resourceNotFound(owner.id);
@@ -37,7 +37,8 @@ export async function resolveBinds(store: LifecycleStore, group: DirectoryObject
   return { members, owners };
 }
 
-function assertDistinct(references: readonly ObjectReference[], property: 'members' | 'owners'): void {
+/** One object linked twice in one property (by any spelling of its link): Graph's duplicate 400, at creation as in a PATCH. */
+export function assertDistinctLinks(references: readonly ObjectReference[], property: 'members' | 'owners'): void {
   if (new Set(references.map((reference) => reference.id)).size !== references.length) throw graphErrors.referenceAlreadyExists(property);
 }
 

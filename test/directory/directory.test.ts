@@ -130,6 +130,38 @@ describe('POST /groups', () => {
     expect(await service.snapshotStore()).toEqual(before);
   });
 
+  // SPEC 6 and 8: the binds of a creation are all or nothing like a PATCH's, where "one bad or
+  // duplicate link" is Graph's 400 and adds nothing. Graph refuses the same user linked twice at
+  // creation (microsoftgraph/contoso-airlines-teams-sample#1: 400 Request_BadRequest "… can only be
+  // present once as an add/remove change.").
+  it('refuses the same member linked twice, creating no group', async () => {
+    const member = await service.createUser();
+    const before = await service.snapshotStore();
+    const response = await service.request('POST', '/v1.0/groups', {
+      body: {
+        displayName: 'Twice',
+        mailNickname: newNickname(),
+        mailEnabled: false,
+        securityEnabled: true,
+        'members@odata.bind': [`https://graph.microsoft.com/v1.0/directoryObjects/${member.id}`, `https://graph.microsoft.com/v1.0/users/${member.id}`],
+      },
+    });
+    expect([response.status, response.json?.error?.code]).toEqual([400, 'Request_BadRequest']);
+    expect(response.json.error.message).toBe("One or more added object references already exist for the following modified properties: 'members'.");
+    // Owners likewise.
+    const owners = await service.request('POST', '/v1.0/groups', {
+      body: {
+        displayName: 'Twice owned',
+        mailNickname: newNickname(),
+        mailEnabled: false,
+        securityEnabled: true,
+        'owners@odata.bind': [`https://graph.microsoft.com/v1.0/users/${member.id}`, `https://graph.microsoft.com/v1.0/users/${member.id.toUpperCase()}`],
+      },
+    });
+    expect([owners.status, owners.json.error?.message]).toEqual([400, "One or more added object references already exist for the following modified properties: 'owners'."]);
+    expect(await service.snapshotStore()).toEqual(before);
+  });
+
   it.each([
     ['missing mailNickname', { displayName: 'X', mailEnabled: false, securityEnabled: true }, 'mailNickname'],
     ['mailEnabled as a string', { displayName: 'X', mailNickname: 'x', mailEnabled: 'false', securityEnabled: true }, 'mailEnabled'],
