@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import { isMembershipChange, type ChangeRecord } from '../changes/changeLog';
 import { commitLagMs, listChangesSince } from '../changes/changeReads';
+import { getRepositories } from '../store/repositories';
+import { HiddenMembershipFilter } from './hiddenMembers';
 import { enqueueDelivery, maxChangesPerMessage, type DeliveryMessage, type NotifiedChange } from './notificationQueue';
 import { outboxProgressId, subscriptionsPartition, SubscriptionStore, type OutboxProgressDocument, type SubscriptionDocument } from './subscriptionStore';
 
@@ -126,10 +128,11 @@ async function dispatchLeased(
 
   const messages: DeliveryMessage[] = [];
   let notified = 0;
+  const hiddenMembers = new HiddenMembershipFilter(await getRepositories(), tenantId);
   for (const subscription of live) {
     const fresh = !known.has(subscription.id);
     const start = startOf(subscription, nowMs);
-    const changes = records
+    const matching = records
       .filter((record) => record.atMs >= start && (fresh || (record.atMs > base && !sent.has(record.changeId))) && subscriptionMatches(subscription, record))
       .map((record): NotifiedChange => ({
         changeId: record.changeId,
@@ -138,6 +141,8 @@ async function dispatchLeased(
         changeType: record.changeType,
         ...(record.memberId === undefined ? {} : { memberId: record.memberId }),
       }));
+    // SPEC 2: a hidden group's members only to subscribers who may see them.
+    const changes = await hiddenMembers.apply(subscription, matching);
     notified += changes.length;
     for (let index = 0; index < changes.length; index += maxChangesPerMessage) {
       messages.push({ tenantId, subscriptionId: subscription.id, firstEnqueuedAtMs: Date.now(), attempt: 0, changes: changes.slice(index, index + maxChangesPerMessage) });

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { callerKey, type Caller } from '../auth';
+import { seesAllHiddenMemberships } from '../auth/membershipVisibility';
 import type { DirectoryRepository } from '../directory/directoryRepository';
 import { GraphError, graphErrors } from '../http/errors';
 import { parseBody } from '../graph/validation';
@@ -140,6 +141,7 @@ export class SubscriptionService {
       ownerKey: callerKey(caller),
       applicationId: caller.appId,
       creatorId: caller.kind === 'user' ? caller.userId : caller.appId,
+      seesHiddenMemberships: seesAllHiddenMemberships(caller),
       resource,
       changeType,
       clientState,
@@ -186,7 +188,7 @@ export class SubscriptionService {
    */
   async reauthorize(caller: Caller, id: string, nowMs = Date.now()): Promise<void> {
     const current = await this.get(caller, id, nowMs);
-    await this.store.replace({ ...current, reauthorizedAtMs: nowMs });
+    await this.store.replace({ ...current, reauthorizedAtMs: nowMs, seesHiddenMemberships: seesAllHiddenMemberships(caller) });
   }
 
   async delete(caller: Caller, id: string): Promise<void> {

@@ -18,6 +18,12 @@ export interface SubscriptionDocument {
   readonly ownerKey: string;
   readonly applicationId: string;
   readonly creatorId: string;
+  /**
+   * Whether its creator saw every HiddenMembership group's members when it created (or last
+   * reauthorized) it: a role, or Directory.Read.All (src/auth/membershipVisibility.ts). Absent on
+   * older documents: no (src/subscriptions/hiddenMembers.ts).
+   */
+  readonly seesHiddenMemberships?: boolean;
   readonly resource: string;
   readonly changeType: string;
   readonly clientState: string | null;

@@ -270,6 +270,45 @@ describe('change notifications through the queue', () => {
     expect(target.notifications().filter((item) => (item.resourceData as { id: string }).id === otherGroup.id)).toEqual([]);
   });
 
+  it('never sends the members of a HiddenMembership group to a subscriber who may not see them (SPEC 2)', async () => {
+    // GET …/members answers this caller 403 and delta leaves the members out; a notification must not
+    // name them either (SPEC 2: visible only to owners, members, the group-managing roles,
+    // Directory.Read.All applications and the member itself).
+    const hidden = await service.createGroup({ visibility: 'HiddenMembership' });
+    const [outsider, joiner, insider] = [await service.createUser(), await service.createUser(), await service.createUser()];
+    expect((await service.addMember(hidden.id, insider.id)).status).toBe(204);
+    const outsiderToken = await service.userToken(outsider.id, ['Group.Read.All']);
+    expect((await service.request('GET', `/v1.0/groups/${hidden.id}/members`, { token: outsiderToken })).status).toBe(403);
+    const outsiderTarget = await startReceiver();
+    await subscribe({ resource: 'groups', notificationUrl: outsiderTarget.url() }, outsiderToken);
+    // A member of the hidden group, with the same permission, may see its members.
+    const insiderTarget = await startReceiver();
+    await subscribe({ resource: `groups/${hidden.id}/members`, notificationUrl: insiderTarget.url() }, await service.userToken(insider.id, ['Group.Read.All']));
+    const adminTarget = await startReceiver();
+    await subscribe({ resource: `groups/${hidden.id}/members`, notificationUrl: adminTarget.url() });
+
+    expect((await service.addMember(hidden.id, joiner.id)).status).toBe(204);
+    await adminTarget.until(() => adminTarget.notifications().length > 0);
+    await insiderTarget.until(() => insiderTarget.notifications().length > 0);
+    await outsiderTarget.until(() => outsiderTarget.notifications().some((item) => (item.resourceData as { id: string }).id === hidden.id));
+    await outboxIdle();
+    const namedTo = (target: typeof adminTarget) =>
+      target
+        .notifications()
+        .filter((item) => (item.resourceData as { id: string }).id === hidden.id)
+        .flatMap((item) => ((item.resourceData as { 'members@delta'?: { id: string }[] })['members@delta'] ?? []).map((entry) => entry.id));
+    // The outsider learns that the group changed, as for any group, but not who joined it.
+    expect(namedTo(outsiderTarget)).toEqual([]);
+    expect(
+      outsiderTarget
+        .notifications()
+        .filter((item) => (item.resourceData as { id: string }).id === hidden.id)
+        .map((item) => item.changeType),
+    ).toContain('updated');
+    expect(namedTo(insiderTarget)).toContain(joiner.id);
+    expect(namedTo(adminTarget)).toContain(joiner.id);
+  });
+
   it('loses no change when the store fails during dispatch: the sweep sends it once the store is back', async () => {
     const target = await startReceiver();
     const group = await service.createGroup();
