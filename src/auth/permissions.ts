@@ -1,13 +1,14 @@
 import { graphErrors } from '../http/errors';
 import type { Caller } from './caller';
 
-/** Directory roles (template ids, as in `wids`) that manage any group's members. */
+/** Directory roles (template ids, as in `wids`) this service's rules name. */
 export const directoryRoles = {
   globalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
   groupsAdministrator: 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
   userAdministrator: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
   directoryWriters: '9360feb5-f418-4baa-8175-e2a00bac4301',
   privilegedRoleAdministrator: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+  privilegedAuthenticationAdministrator: '7be44c8a-adaf-4e2a-84d6-ab2649e08a13',
 } as const;
 
 export interface Permission {

@@ -1,5 +1,6 @@
 import type { Caller } from '../auth';
 import { authorizeGroupChange, managesAnyGroup } from '../auth/groupRights';
+import { directoryRoles, holdsAnyRole } from '../auth/permissions';
 import { graphErrors } from '../http/errors';
 import { resolveBinds, writeBinds } from '../membership/bindMemberships';
 import { groupTraits, type DirectoryObjectDocument } from './directoryObjects';
@@ -84,8 +85,16 @@ export async function updateGroup(store: LifecycleStore, caller: Caller, groupId
   }
 }
 
+/**
+ * Delegated callers who may delete a user, beyond the permission: Graph's user-delete names User
+ * Administrator and Privileged Authentication Administrator (https://learn.microsoft.com/graph/api/user-delete);
+ * a Global Administrator holds every right. The scope alone let any user delete a colleague.
+ */
+const userDeletingRoles = [directoryRoles.globalAdministrator, directoryRoles.userAdministrator, directoryRoles.privilegedAuthenticationAdministrator] as const;
+
 /** DELETE /users/{id}: 204; the user, its name and every edge naming it are gone. */
 export async function deleteUser(store: LifecycleStore, caller: Caller, userId: string): Promise<void> {
+  if (caller.kind === 'user' && !holdsAnyRole(caller, userDeletingRoles)) throw graphErrors.insufficientPrivileges();
   const user = await readOrNotFound(store, caller.tenantId, userId, 'user');
   await store.deleteObject(user);
 }

@@ -375,6 +375,19 @@ describe('DELETE /users/{id} and /groups/{id}', () => {
   });
 });
 
+describe('DELETE /users/{id} by a delegated caller', () => {
+  // https://learn.microsoft.com/graph/api/user-delete: User.ReadWrite.All, and "the calling user must be
+  // assigned at least one of the following Microsoft Entra roles: User Administrator, Privileged
+  // Authentication Administrator". The scope alone lets no ordinary user delete a colleague.
+  it('403 for User.ReadWrite.All without a user-managing role, nothing changed; a User Administrator may', async () => {
+    const [caller, victim] = [await service.createUser(), await service.createUser()];
+    await expectRefused(async () => service.request('DELETE', `/v1.0/users/${victim.id}`, { token: await service.userToken(caller.id, ['User.ReadWrite.All']) }), 403, 'Authorization_RequestDenied');
+    expect((await service.request('GET', `/v1.0/users/${victim.id}`)).status).toBe(200);
+    const admin = await service.userToken(caller.id, ['User.ReadWrite.All'], [roles.userAdministrator]);
+    expect((await service.request('DELETE', `/v1.0/users/${victim.id}`, { token: admin })).status).toBe(204);
+  });
+});
+
 describe('owners: POST /groups/{id}/owners/$ref and DELETE /groups/{id}/owners/{ownerId}/$ref', () => {
   const addOwner = (groupId: string, body: unknown, token?: string) => service.request('POST', `/v1.0/groups/${groupId}/owners/$ref`, { body, ...(token === undefined ? {} : { token }) });
   const removeOwner = (groupId: string, ownerId: string, token?: string) => service.request('DELETE', `/v1.0/groups/${groupId}/owners/${ownerId}/$ref`, token === undefined ? {} : { token });
