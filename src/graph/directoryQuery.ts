@@ -62,7 +62,10 @@ function readOrderBy(text: string, eventual: boolean): 'asc' | 'desc' {
 
 function readSearch(text: string, eventual: boolean): string {
   if (text.length > maxSearchLength) throw new GraphError('Request_BadRequest', `The $search value is longer than ${maxSearchLength} characters.`);
-  const match = /^"([^":]+):(.*)"$/s.exec(text.trim());
+  // One clause: a quote inside it would be a second clause ("displayName:a" OR "displayName:b"),
+  // which read as one text matched nothing and answered an empty page; combining clauses is not
+  // supported, so it is the 400.
+  const match = /^"([^":]+):([^"]*)"$/s.exec(text.trim());
   if (match === null) throw new GraphError('Request_BadRequest', `Invalid $search value '${text}': use "displayName:text".`);
   if (match[1]?.toLowerCase() !== 'displayname') throw new GraphError('Request_UnsupportedQuery', `Unsupported search property '${match[1] ?? ''}'; only displayName can be searched.`);
   if (!eventual) throw new GraphError('Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");

@@ -114,6 +114,26 @@ describe('GET /users', () => {
     expect(count.text).toBe('3');
   });
 
+  it('$search with two clauses joined by OR or AND is never answered with a silent empty page', async () => {
+    // Graph combines clauses ("displayName:a" OR "displayName:b", https://learn.microsoft.com/graph/search-query-parameter);
+    // SPEC 6 names only the one-clause form, and an unsupported form must be a 400 naming $search. Either is
+    // acceptable here; reading the whole text as one substring (an empty page for objects that match) is not.
+    const prefix = uniquePrefix();
+    for (const name of ['Red Fox', 'Blue Jay']) await service.createUser({ displayName: `${prefix} ${name}` });
+    for (const [joiner, expected] of [
+      ['OR', [`${prefix} Blue Jay`, `${prefix} Red Fox`]],
+      ['AND', [`${prefix} Red Fox`]],
+    ] as const) {
+      const search = `"displayName:${prefix} Red" ${joiner} "displayName:${joiner === 'OR' ? `${prefix} Blue` : 'Fox'}"`;
+      const response = await service.request('GET', `/v1.0/users?$search=${encodeURIComponent(search)}`, { headers: eventual });
+      const outcome = response.status === 400 ? [joiner, 400, response.json.error?.message?.includes('$search')] : [joiner, response.status, names(response.json.value ?? [])];
+      expect([
+        [joiner, 400, true],
+        [joiner, 200, [...expected]],
+      ]).toContainEqual(outcome);
+    }
+  });
+
   it("answers Graph's 400 for $count, $orderby and $search without ConsistencyLevel: eventual", async () => {
     const cases: [string, string, string][] = [
       ['/v1.0/users?$count=true', 'Request_BadRequest', '$count is not currently supported.'],
