@@ -1,4 +1,4 @@
-import { GraphError } from '../http/errors';
+import { GraphError, graphErrors } from '../http/errors';
 
 /**
  * The `$filter` subset SPEC 6 names for GET /users and /groups, parsed into a typed tree by a
@@ -192,6 +192,8 @@ class Parser {
   private literal(property: string): FilterValue {
     const token = this.next();
     const type = this.rules.eq[property];
+    // An id is a GUID: anything else is Graph's 400 for an identifier, not a filter that matches nothing.
+    if (type === 'string' && property === 'id' && token.type === 'string' && !guidText.test(token.text)) throw graphErrors.invalidObjectId(token.text);
     if (type === 'string' && token.type === 'string') return token.text;
     // A bare GUID is an OData Edm.Guid literal; Graph takes it for id as it takes the string.
     if (type === 'string' && property === 'id' && token.type === 'word' && guidText.test(token.text)) return token.text;

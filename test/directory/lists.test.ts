@@ -296,3 +296,15 @@ describe('Microsoft Graph JavaScript client', () => {
     expect(page['@odata.nextLink']).toContain('%24skiptoken=');
   });
 });
+
+describe('$filter on id', () => {
+  it("is Graph's 400 for an id that is no GUID, and finds the object by its GUID, quoted or bare", async () => {
+    const user = await service.createUser();
+    const refused = await service.request('GET', `/v1.0/users?$filter=${encodeURIComponent("id eq 'not-a-guid'")}`);
+    expect([refused.status, refused.json.error?.code, refused.json.error?.message]).toEqual([400, 'Request_BadRequest', "Invalid object identifier 'not-a-guid'."]);
+    for (const literal of [`'${user.id}'`, user.id]) {
+      const found = await service.request('GET', `/v1.0/users?$filter=${encodeURIComponent(`id eq ${literal}`)}`);
+      expect([found.status, (found.json.value ?? []).map((entity: { id: string }) => entity.id)]).toEqual([200, [user.id]]);
+    }
+  });
+});

@@ -1518,7 +1518,8 @@ function alternationDepth(node: FilterNode, parent?: 'and' | 'or'): number {
 
 describe('GET /users and /groups: $filter, $orderby, $search, $select, $top, $count from a grammar', () => {
   type Case = { readonly text: string; readonly valid: boolean | undefined };
-  const eqProperties = { user: ['id', 'displayName', 'mail', 'mailNickname', 'userPrincipalName'], group: ['id', 'displayName', 'mail', 'mailNickname'] } as const;
+  // id takes GUIDs only (any other text is the invalid-identifier 400): its clauses come from `id` in clauseArb.
+  const eqProperties = { user: ['displayName', 'mail', 'mailNickname', 'userPrincipalName'], group: ['displayName', 'mail', 'mailNickname'] } as const;
   const startsWithProperties = { user: ['displayName', 'mail', 'userPrincipalName', 'mailNickname'], group: ['displayName', 'mail', 'mailNickname'] } as const;
   const caseOf = (name: string) => fc.constantFrom(name, name.toLowerCase(), name.toUpperCase());
   /** A string literal as OData writes it: quotes doubled. */
