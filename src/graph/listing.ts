@@ -56,6 +56,9 @@ export function nextLinkOf(request: GraphRequest, continuationToken: string): st
 /** The selected properties of an entity, with its type and id, as lists and single objects answer $select. */
 export function pick(entity: Readonly<Record<string, unknown>>, select: readonly string[]): Record<string, unknown> {
   const picked: Record<string, unknown> = { '@odata.type': entity['@odata.type'], id: entity.id };
-  for (const name of select) if (name in entity) picked[name] = entity[name];
+  // Property names are matched case-insensitively, as Graph does (`$select=DisplayName` answers
+  // `displayName`); the entity's own spelling is what the answer carries.
+  const wanted = new Set(select.map((name) => name.toLowerCase()));
+  for (const [name, value] of Object.entries(entity)) if (wanted.has(name.toLowerCase())) picked[name] = value;
   return picked;
 }

@@ -308,3 +308,24 @@ describe('$filter on id', () => {
     }
   });
 });
+
+describe('$select names', () => {
+  it('are matched case-insensitively, as Graph does, and answered in the entity’s own spelling', async () => {
+    const user = await service.createUser({ mail: 'casing@mail.example' });
+    const single = await service.request('GET', `/v1.0/users/${user.id}?$select=DISPLAYNAME,Mail`);
+    expect([
+      single.status,
+      Object.keys(single.json)
+        .filter((name) => !name.startsWith('@'))
+        .sort(),
+    ]).toEqual([200, ['displayName', 'id', 'mail']]);
+    expect(single.json.mail).toBe('casing@mail.example');
+    const listed = await service.request('GET', `/v1.0/users?$filter=${encodeURIComponent(`id eq '${user.id}'`)}&$select=displayname`);
+    expect([
+      listed.status,
+      Object.keys(listed.json.value[0] ?? {})
+        .filter((name) => !name.startsWith('@'))
+        .sort(),
+    ]).toEqual([200, ['displayName', 'id']]);
+  });
+});
