@@ -42,9 +42,8 @@ interface AuthenticatedRoute {
 /**
  * The request lifecycle every authenticated function shares, in order: request ids, body limits
  * (413/415), authentication (401), permission (403), query options the route does not take (400),
- * JSON parsing (400), the handler (which
- * validates, checks rights on the objects and acts), and error mapping (Graph envelope, 429/503
- * for store faults, a bare 500 for the rest).
+ * JSON parsing (400), the handler (which validates, checks rights on the objects and acts), and
+ * error mapping (Graph envelope, 429/503 for store faults, a bare 500 for the rest).
  */
 export function authenticated(route: AuthenticatedRoute): HttpHandler {
   return (request, context) =>
