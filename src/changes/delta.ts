@@ -2,7 +2,8 @@ import type { Caller } from '../auth';
 import { assertMayListMembers } from '../auth/membershipVisibility';
 import { objectPartitionKey, odataTypeOf, toGraphEntity, type DirectoryObjectDocument } from '../directory/directoryObjects';
 import { guidPattern } from '../config/settings';
-import { readQueryOptions, selectOf } from '../graph/listing';
+import { selectOf } from '../graph/listing';
+import { readQueryOptions } from '../http/queryOptions';
 import { GraphError, graphErrors } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
 import type { GraphResult } from '../http/responses';
@@ -175,7 +176,7 @@ async function fullGroup(repositories: Repositories, caller: Caller, group: Pick
 }
 
 export async function answerGroupsDelta(request: GraphRequest, repositories: Repositories): Promise<GraphResult> {
-  const query = readQueryOptions(request, deltaOptions);
+  const query = readQueryOptions(request.request, deltaOptions);
   const tenantId = request.caller.tenantId;
   const skipToken = query.get('$skiptoken');
   const deltaToken = query.get('$deltatoken');

@@ -2,7 +2,8 @@ import type { ObjectType } from '../directory/directoryObjects';
 import { GraphError } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
 import { parseFilter, type FilterNode, type FilterRules } from './filter';
-import { readPaging, readQueryOptions, selectOf } from './listing';
+import { readQueryOptions } from '../http/queryOptions';
+import { readPaging, selectOf } from './listing';
 
 /**
  * GET /users and GET /groups as one typed query, read once from the request (DESIGN.md: one
@@ -89,7 +90,7 @@ export function readCount(query: ReadonlyMap<string, string>, eventual: boolean,
 
 /** Reads GET /users or /groups (`countOnly`: the `/$count` segment) into a DirectoryQuery or a 400 naming the bad part. */
 export function readDirectoryQuery(request: GraphRequest, objectType: ObjectType, countOnly: boolean): DirectoryQuery {
-  const query = readQueryOptions(request, listOptions);
+  const query = readQueryOptions(request.request, listOptions);
   const eventual = isEventual(request);
   const { top, continuationToken } = readPaging(query);
   const select = selectOf(query);

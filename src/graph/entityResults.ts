@@ -3,7 +3,8 @@ import type { AnonymousRequest, GraphRequest } from '../http/pipeline';
 import type { GraphResult } from '../http/responses';
 import { pick } from './listing';
 
-const collectionOf = (object: DirectoryObjectDocument) => (object.objectType === 'user' ? 'users' : 'groups');
+/** The entity set of a type: `users`, `groups`. */
+const collectionOf = (objectType: ObjectType) => (objectType === 'user' ? 'users' : 'groups');
 
 /**
  * 200 with one object, as GET /users/{id} answers; with $select, only those properties (and the
@@ -11,7 +12,7 @@ const collectionOf = (object: DirectoryObjectDocument) => (object.objectType ===
  * `collection` is the entity set the request addressed: GET /directoryObjects/{id} answers
  * `#directoryObjects/$entity` whatever the object's type (the `@odata.type` tells it).
  */
-export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument, select?: readonly string[], collection: string = collectionOf(object)): GraphResult {
+export function entityResult(request: AnonymousRequest, object: DirectoryObjectDocument, select?: readonly string[], collection: string = collectionOf(object.objectType)): GraphResult {
   const root = `${request.baseUrl}/${request.apiVersion}`;
   const entity = toGraphEntity(object);
   const selected = select === undefined ? '' : `(${select.join(',')})`;
@@ -28,7 +29,7 @@ export function entityResult(request: AnonymousRequest, object: DirectoryObjectD
  * examples 4 and 5).
  */
 export function listContext(request: AnonymousRequest, objectType?: ObjectType, select?: readonly string[]): string {
-  const collection = objectType === undefined ? 'directoryObjects' : objectType === 'user' ? 'users' : 'groups';
+  const collection = objectType === undefined ? 'directoryObjects' : collectionOf(objectType);
   return `${request.baseUrl}/${request.apiVersion}/$metadata#${collection}${select === undefined ? '' : `(${select.join(',')})`}`;
 }
 
@@ -47,8 +48,8 @@ export function createdResult(request: AnonymousRequest, object: DirectoryObject
   const root = `${request.baseUrl}/${request.apiVersion}`;
   return {
     status: 201,
-    headers: { Location: `${root}/${collectionOf(object)}/${object.id}` },
-    body: { '@odata.context': `${root}/$metadata#${collectionOf(object)}/$entity`, ...toGraphEntity(object) },
+    headers: { Location: `${root}/${collectionOf(object.objectType)}/${object.id}` },
+    body: { '@odata.context': `${root}/$metadata#${collectionOf(object.objectType)}/$entity`, ...toGraphEntity(object) },
   };
 }
 

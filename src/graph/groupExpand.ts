@@ -1,6 +1,7 @@
 import { GraphError } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
-import { readQueryOptions, selectOf } from './listing';
+import { readQueryOptions } from '../http/queryOptions';
+import { selectOf } from './listing';
 
 /** `$expand=members` or `$expand=owners` on GET /groups/{id}, with an optional nested `$select`. */
 export interface GroupExpand {
@@ -22,7 +23,7 @@ const groupOptions = new Set(['$select', '$expand']);
  * naming it, never silently ignored (code that ignored it would conclude the group is empty).
  */
 export function readGroupOptions(request: GraphRequest): { select?: readonly string[]; expand?: GroupExpand } {
-  const query = readQueryOptions(request, groupOptions);
+  const query = readQueryOptions(request.request, groupOptions);
   const select = selectOf(query);
   const text = query.get('$expand');
   let expand: GroupExpand | undefined;

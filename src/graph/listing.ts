@@ -1,14 +1,9 @@
 import { graphErrors } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
-import { readQueryOptions as readRequestQueryOptions } from '../http/queryOptions';
+import { readQueryOptions } from '../http/queryOptions';
 
 const defaultPageSize = 100;
 const objectOptions = new Set(['$select']);
-
-/** The request's OData query options, those the route does not support refused (src/http/queryOptions.ts). */
-export function readQueryOptions(request: GraphRequest, supported: ReadonlySet<string>): Map<string, string> {
-  return readRequestQueryOptions(request.request, supported);
-}
 
 export function selectOf(query: ReadonlyMap<string, string>): string[] | undefined {
   return query
@@ -20,7 +15,7 @@ export function selectOf(query: ReadonlyMap<string, string>): string[] | undefin
 
 /** $select on a single object (GET /users/{id}, /groups/{id}, /me). */
 export function readObjectOptions(request: GraphRequest): { select?: readonly string[] } {
-  const select = selectOf(readQueryOptions(request, objectOptions));
+  const select = selectOf(readQueryOptions(request.request, objectOptions));
   return select === undefined ? {} : { select };
 }
 

@@ -3,7 +3,8 @@ import { GraphError } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
 import { filterRules, isEventual, readCount } from './directoryQuery';
 import { parseFilter, type FilterNode, type FilterRules } from './filter';
-import { readPaging, readQueryOptions, selectOf } from './listing';
+import { readQueryOptions } from '../http/queryOptions';
+import { readPaging, selectOf } from './listing';
 
 /**
  * A relation list (members, owners, memberOf, joinedGroups) as one typed query, read once from the
@@ -55,7 +56,7 @@ export function readRelationQuery(request: GraphRequest, far: ObjectType | 'any'
   // microsoft.graph.user or, as the Kiota SDKs write it, graph.user.
   const cast = castText?.replace(/^microsoft\./, '');
   const objectType: ObjectType | undefined = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
-  const query = readQueryOptions(request, relationOptions);
+  const query = readQueryOptions(request.request, relationOptions);
   const { top, continuationToken } = readPaging(query);
   const select = selectOf(query);
   const filterText = query.get('$filter');

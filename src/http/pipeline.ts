@@ -31,7 +31,7 @@ interface AuthenticatedRoute {
   /** The permission the route needs (403 without it), checked before the body is parsed. */
   readonly permission: Permission;
   /**
-   * Whether the handler reads its OData query options (src/graph/listing.ts), refusing those it
+   * Whether the handler reads its OData query options (src/http/queryOptions.ts), refusing those it
    * does not support. Otherwise the route takes none, and any `$` option is a 400 naming it
    * before the handler runs (SPEC 6), rather than silently ignored.
    */

@@ -4,7 +4,8 @@ import type { DirectoryRepository } from '../directory/directoryRepository';
 import { parseObjectId } from '../directory/directoryService';
 import { isEventual, readCount } from '../graph/directoryQuery';
 import { listContext } from '../graph/entityResults';
-import { nextLinkOf, pick, readPaging, readQueryOptions, selectOf } from '../graph/listing';
+import { nextLinkOf, pick, readPaging, selectOf } from '../graph/listing';
+import { readQueryOptions } from '../http/queryOptions';
 import { parseBody } from '../graph/validation';
 import { GraphError } from '../http/errors';
 import type { GraphRequest } from '../http/pipeline';
@@ -37,7 +38,7 @@ export function readTransitiveQuery(request: GraphRequest): TransitiveQuery {
   const countSegment = castText === '$count' || params.count !== undefined;
   const cast = castText?.replace(/^microsoft\./, '');
   const objectType = cast === 'graph.user' ? 'user' : cast === 'graph.group' ? 'group' : undefined;
-  const query = readQueryOptions(request, transitiveOptions);
+  const query = readQueryOptions(request.request, transitiveOptions);
   const { top, continuationToken } = readPaging(query);
   const select = selectOf(query);
   const count = readCount(query, isEventual(request), countSegment);
