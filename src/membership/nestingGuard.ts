@@ -176,8 +176,6 @@ export interface NestingGuardState extends NestingGuardContent {
   readonly strayMarks: readonly { readonly entryId: string; readonly atMs: number }[];
 }
 
-export const emptyNestingJournal: NestingGuardState = { pending: [], commits: 0, settledIds: [], strayMarks: [] };
-
 /** The journal from the documents of the tenant's `{tid}|nesting` partition (one query). */
 export function nestingJournalOf(documents: readonly (NestingGuardDocument | NestingMarkDocument)[]): NestingGuardState {
   const guard = documents.find((document): document is NestingGuardDocument => document.kind === 'nestingGuard');
